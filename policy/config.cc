@@ -1,0 +1,183 @@
+#include "policy/config.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "policy/json_reader.h"
+
+namespace npsd::policy {
+
+namespace {
+
+std::filesystem::path resolve(const std::filesystem::path& base, const std::string& p) {
+  std::filesystem::path path(p);
+  return path.is_absolute() ? path : (base / path).lexically_normal();
+}
+
+listener_config read_listener(const json_reader& r) {
+  r.expect_object({"type", "address", "port"});
+  listener_config l;
+  l.kind = r.at("type").one_of({"auth", "acct"}) == "auth" ? listener_kind::auth
+                                                           : listener_kind::acct;
+  const auto addr = r.at("address");
+  l.address = addr.string();
+  const auto parsed = ip_address::parse(l.address);
+  if (!parsed) addr.fail("expected a literal IPv4 or IPv6 address");
+  l.address = parsed->to_string();
+  l.port = static_cast<std::uint16_t>(
+      r.integer_or("port", l.kind == listener_kind::auth ? 1812 : 1813, 0, 65535));
+  return l;
+}
+
+std::string read_secret_file(const json_reader& r, const std::filesystem::path& base) {
+  const auto path = resolve(base, r.non_empty_string());
+  std::ifstream in(path, std::ios::binary);
+  if (!in) r.fail(fmt::format("cannot read secret file {}", path.string()));
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  if (s.empty()) r.fail(fmt::format("secret file {} is empty", path.string()));
+  return s;
+}
+
+client_config read_client(const json_reader& r, const std::filesystem::path& base) {
+  r.expect_object({"name", "address", "secret", "secret_file", "require_message_authenticator",
+                   "vendor"});
+  client_config c;
+  c.name = r.at("name").non_empty_string();
+  const auto addr = r.at("address");
+  std::string why;
+  const auto prefix = ip_prefix::parse(addr.string(), &why);
+  if (!prefix) addr.fail(why);
+  c.address = *prefix;
+  if (r.has("secret") == r.has("secret_file"))
+    r.fail("expected exactly one of \"secret\" and \"secret_file\"");
+  if (const auto s = r.get("secret")) {
+    if (!s->json().is_string()) s->fail("expected a string");
+    c.secret = s->json().get<std::string>();
+    if (c.secret.empty()) s->fail("expected a non-empty shared secret");
+  } else {
+    c.secret = read_secret_file(r.at("secret_file"), base);
+  }
+  c.require_message_authenticator = r.boolean_or("require_message_authenticator", true);
+  c.vendor = r.string_or("vendor", c.vendor);
+  return c;
+}
+
+server_config read_server(const json_reader& r) {
+  r.expect_object({"threads", "compute_threads", "max_pending_requests", "listen",
+                   "duplicate_cache", "shutdown_grace_ms", "unknown_client_log_interval_seconds"});
+  server_config s;
+  s.threads = static_cast<unsigned>(r.integer_or("threads", 0, 0, 256));
+  s.compute_threads = static_cast<unsigned>(r.integer_or("compute_threads", 0, 0, 256));
+  s.max_pending_requests =
+      static_cast<std::size_t>(r.integer_or("max_pending_requests", 4096, 1, 1'000'000));
+  const auto listen = r.at("listen");
+  if (listen.array_size() == 0) listen.fail("expected at least one listener");
+  std::set<std::pair<std::string, std::uint16_t>> seen;
+  listen.for_each([&](const json_reader& l) {
+    auto lc = read_listener(l);
+    if (lc.port != 0 && !seen.emplace(lc.address, lc.port).second)
+      l.fail(fmt::format("{} port {} is already used by another listener", lc.address, lc.port));
+    s.listeners.push_back(std::move(lc));
+  });
+  if (const auto d = r.get("duplicate_cache")) {
+    d->expect_object({"ttl_seconds", "max_entries"});
+    s.duplicate_ttl = std::chrono::seconds(d->integer_or("ttl_seconds", 30, 1, 3600));
+    s.duplicate_max_entries =
+        static_cast<std::size_t>(d->integer_or("max_entries", 65536, 16, 10'000'000));
+  }
+  s.shutdown_grace = std::chrono::milliseconds(r.integer_or("shutdown_grace_ms", 5000, 0, 600000));
+  s.unknown_client_log_interval =
+      std::chrono::seconds(r.integer_or("unknown_client_log_interval_seconds", 60, 0, 86400));
+  return s;
+}
+
+log_config read_log(const json_reader& r, const std::filesystem::path& base) {
+  r.expect_object({"format", "level", "file"});
+  log_config l;
+  l.format = r.has("format") && r.at("format").one_of({"text", "json"}) == "json"
+                 ? log_format::json
+                 : log_format::text;
+  if (r.has("level"))
+    l.level = r.at("level").one_of({"trace", "debug", "info", "warn", "error", "critical", "off"});
+  if (r.has("file")) l.file = resolve(base, r.at("file").non_empty_string());
+  return l;
+}
+
+directory_config read_directory(const json_reader& r, const std::filesystem::path& base) {
+  r.expect_object({"backend", "users_file", "password_cache"});
+  directory_config d;
+  d.backend = r.at("backend").one_of({"local"});
+  d.users_file = resolve(base, r.at("users_file").non_empty_string());
+  if (const auto c = r.get("password_cache")) {
+    c->expect_object({"ttl_seconds", "max_entries"});
+    d.password_cache_ttl = std::chrono::seconds(c->integer_or("ttl_seconds", 300, 0, 86400));
+    d.password_cache_entries =
+        static_cast<std::size_t>(c->integer_or("max_entries", 10000, 0, 10'000'000));
+  }
+  return d;
+}
+
+config read_config(const json_reader& r, const std::filesystem::path& base,
+                   const std::filesystem::path& default_dictionary) {
+  r.expect_object({"schema_version", "server", "log", "dictionary", "clients", "directory"});
+  config c;
+  const auto v = r.at("schema_version");
+  c.schema_version = static_cast<int>(v.integer(1, 1'000'000));
+  if (c.schema_version != config_schema_version)
+    v.fail(fmt::format("this npsd reads schema version {}, the file has {}",
+                       config_schema_version, c.schema_version));
+  c.server = read_server(r.at("server"));
+  if (const auto l = r.get("log")) c.log = read_log(*l, base);
+  c.dictionary = r.has("dictionary") ? resolve(base, r.at("dictionary").non_empty_string())
+                                     : default_dictionary;
+  std::set<std::string> names;
+  std::set<std::string> prefixes;
+  r.at("clients").for_each([&](const json_reader& cr) {
+    auto cl = read_client(cr, base);
+    if (!names.insert(cl.name).second)
+      cr.at("name").fail(fmt::format("another client is already named \"{}\"", cl.name));
+    if (!prefixes.insert(cl.address.to_string()).second)
+      cr.at("address").fail(
+          fmt::format("another client already has the address {}", cl.address.to_string()));
+    c.clients.push_back(std::move(cl));
+  });
+  c.directory = read_directory(r.at("directory"), base);
+  return c;
+}
+
+}  // namespace
+
+expected<std::shared_ptr<const config>, std::string> parse_config(
+    std::string_view text, const std::string& name, const std::filesystem::path& base,
+    const std::filesystem::path& default_dictionary) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    // e.byte is the offset; the message text may quote input, so build our own.
+    return unexpected(fmt::format("{}: not valid JSON (at byte {})", name, e.byte));
+  }
+  try {
+    auto c = std::make_shared<config>(read_config(json_reader(j, ""), base, default_dictionary));
+    c->source = name;
+    return std::shared_ptr<const config>(std::move(c));
+  } catch (const config_error& e) {
+    return unexpected(fmt::format("{}: {}", name, e.what()));
+  }
+}
+
+expected<std::shared_ptr<const config>, std::string> load_config(
+    const std::filesystem::path& file, const std::filesystem::path& default_dictionary) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return unexpected(fmt::format("{}: cannot open the configuration file", file.string()));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const auto base = std::filesystem::absolute(file).parent_path();
+  return parse_config(ss.str(), file.string(), base, default_dictionary);
+}
+
+}  // namespace npsd::policy

@@ -1,0 +1,81 @@
+#pragma once
+// The daemon's configuration: one JSON file with a schema version, parsed once into plain
+// validated structs and shared as std::shared_ptr<const config>. Reload swaps the pointer.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "policy/ip.h"
+#include "radius/expected.h"
+
+namespace npsd::policy {
+
+inline constexpr int config_schema_version = 1;
+
+enum class listener_kind { auth, acct };
+
+struct listener_config {
+  listener_kind kind = listener_kind::auth;
+  std::string address;  // literal IPv4 or IPv6 address
+  std::uint16_t port = 0;  // 0 = an ephemeral port (for tests; see --ready-file)
+};
+
+struct client_config {
+  std::string name;  // the NPS "friendly name"
+  ip_prefix address;
+  std::string secret;  // never logged
+  bool require_message_authenticator = true;
+  std::string vendor = "RADIUS Standard";
+};
+
+enum class log_format { text, json };
+
+struct log_config {
+  log_format format = log_format::text;
+  std::string level = "info";
+  std::filesystem::path file;  // empty = standard error
+};
+
+struct directory_config {
+  std::string backend = "local";
+  std::filesystem::path users_file;
+  std::chrono::seconds password_cache_ttl{300};
+  std::size_t password_cache_entries = 10000;
+};
+
+struct server_config {
+  unsigned threads = 0;          // io threads; 0 = one per core
+  unsigned compute_threads = 0;  // password KDF threads; 0 = one per core
+  std::size_t max_pending_requests = 4096;  // requests waiting for a KDF; beyond: dropped
+  std::vector<listener_config> listeners;
+  std::chrono::seconds duplicate_ttl{30};
+  std::size_t duplicate_max_entries = 65536;
+  std::chrono::milliseconds shutdown_grace{5000};
+  std::chrono::seconds unknown_client_log_interval{60};
+};
+
+struct config {
+  int schema_version = config_schema_version;
+  std::filesystem::path source;  // the file it came from
+  server_config server;
+  log_config log;
+  std::filesystem::path dictionary;  // directory holding the "dictionary" file
+  std::vector<client_config> clients;
+  directory_config directory;
+};
+
+// Reads and validates a configuration file. Relative paths in it are resolved against the
+// file's directory. The error names the file, the JSON pointer of the field and what was
+// expected, and never contains a secret.
+expected<std::shared_ptr<const config>, std::string> load_config(
+    const std::filesystem::path& file, const std::filesystem::path& default_dictionary);
+
+// The same from text; `name` stands for the file in messages, `base` resolves relative paths.
+expected<std::shared_ptr<const config>, std::string> parse_config(
+    std::string_view text, const std::string& name, const std::filesystem::path& base,
+    const std::filesystem::path& default_dictionary);
+
+}  // namespace npsd::policy

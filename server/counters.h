@@ -1,0 +1,26 @@
+#pragma once
+// Process-wide counters of what happened to packets (the future metrics endpoint reads these).
+#include <atomic>
+#include <cstdint>
+
+namespace npsd::server {
+
+struct counters {
+  std::atomic<std::uint64_t> received{0};
+  std::atomic<std::uint64_t> unknown_client{0};
+  std::atomic<std::uint64_t> malformed{0};
+  std::atomic<std::uint64_t> wrong_port{0};           // e.g. Accounting-Request on the auth port
+  std::atomic<std::uint64_t> bad_authenticator{0};    // Accounting-Request authenticator
+  std::atomic<std::uint64_t> bad_message_authenticator{0};  // missing or invalid: reason 262
+  std::atomic<std::uint64_t> duplicates_replayed{0};
+  std::atomic<std::uint64_t> duplicates_absorbed{0};
+  std::atomic<std::uint64_t> overload_dropped{0};
+  std::atomic<std::uint64_t> access_accepts{0};
+  std::atomic<std::uint64_t> access_rejects{0};
+  std::atomic<std::uint64_t> discarded{0};            // decided to send nothing (directory down)
+  std::atomic<std::uint64_t> status_server{0};
+  std::atomic<std::uint64_t> accounting_not_stored{0};
+  std::atomic<std::uint64_t> send_errors{0};
+};
+
+}  // namespace npsd::server

@@ -1,0 +1,47 @@
+// npsd: the network policy server daemon.
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "server/log.h"
+#include "server/server.h"
+
+#ifndef NPSD_DEFAULT_DICTIONARY_DIR
+#define NPSD_DEFAULT_DICTIONARY_DIR "/usr/share/npsd/dictionaries"
+#endif
+
+int main(int argc, char** argv) {
+  CLI::App app{"npsd: a RADIUS network policy server"};
+  npsd::server::server_options opts;
+  opts.default_dictionary = NPSD_DEFAULT_DICTIONARY_DIR;
+  bool check = false;
+  app.add_option("-c,--config", opts.config_file, "configuration file (JSON)")->required();
+  app.add_flag("--check", check, "validate the configuration and everything it names, then exit");
+  app.add_option("--ready-file", opts.ready_file,
+                 "write the bound listeners as JSON to this file once ready (removed at exit)");
+  app.set_version_flag("--version", "npsd 0.1.0");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  try {
+    if (check) {
+      const auto rt = npsd::server::load_runtime(opts, nullptr);
+      if (!rt) {
+        std::cerr << "npsd: configuration refused: " << rt.error() << '\n';
+        return 2;
+      }
+      std::cout << "npsd: configuration OK (" << (*rt)->cfg->clients.size() << " clients, "
+                << (*rt)->cfg->server.listeners.size() << " listeners)\n";
+      return 0;
+    }
+    npsd::server::server s(std::move(opts));
+    return s.run();
+  } catch (const std::exception& e) {
+    npsd::server::log_event(spdlog::level::critical, "fatal error", {{"error", e.what()}});
+    return 1;
+  }
+}

@@ -1,0 +1,284 @@
+#include "server/request_handler.h"
+
+#include <openssl/crypto.h>
+
+#include <fmt/format.h>
+
+#include "policy/reason.h"
+#include "radius/crypto.h"
+
+namespace npsd::server {
+
+using clock = std::chrono::steady_clock;
+using radius::code;
+using policy::reason;
+
+namespace {
+
+std::string source_text(const datagram& d) {
+  return d.address.v6 ? fmt::format("[{}]:{}", d.address.to_string(), d.port)
+                      : fmt::format("{}:{}", d.address.to_string(), d.port);
+}
+
+std::string_view kind_name(policy::listener_kind k) {
+  return k == policy::listener_kind::auth ? "auth" : "acct";
+}
+
+bool accepted_on(policy::listener_kind k, code c) {
+  if (c == code::status_server) return true;
+  return k == policy::listener_kind::auth ? c == code::access_request
+                                          : c == code::accounting_request;
+}
+
+}  // namespace
+
+struct request_handler::exchange {
+  request_handler& h;
+  std::shared_ptr<const runtime> rt;
+  const policy::client_config* client = nullptr;
+  datagram d;
+  radius::packet req;
+  reply_sink send;
+  duplicate_key key;
+  clock::time_point start = clock::now();
+  std::string user;
+  std::string password;  // cleansed on destruction
+  bool replied = false;
+
+  exchange(request_handler& handler, std::shared_ptr<const runtime> r, datagram dg, reply_sink s)
+      : h(handler), rt(std::move(r)), d(std::move(dg)), send(std::move(s)) {}
+  exchange(const exchange&) = delete;
+  exchange& operator=(const exchange&) = delete;
+  ~exchange() {
+    if (!password.empty()) OPENSSL_cleanse(password.data(), password.size());
+    if (!replied) h.duplicates_.forget(key);  // a retransmission will be processed anew
+    h.in_flight_.fetch_sub(1);
+  }
+};
+
+request_handler::request_handler(counters& c, std::chrono::seconds duplicate_ttl,
+                                 std::size_t duplicate_entries, std::chrono::seconds log_interval)
+    : counters_(c), duplicates_(duplicate_ttl, duplicate_entries), limiter_(log_interval) {}
+
+void request_handler::drop_limited(std::string_view what, const datagram& d,
+                                   std::initializer_list<log_field> fields) {
+  const auto held = limiter_.allow(fmt::format("{}|{}", what, d.address.to_string()), clock::now());
+  if (!held) return;
+  const auto src = source_text(d);
+  std::vector<log_field> all{{"src", std::string_view(src)}, {"port_kind", kind_name(d.kind)}};
+  all.insert(all.end(), fields.begin(), fields.end());
+  if (*held > 0) all.push_back({"suppressed_since_last", *held});
+  log_event(spdlog::level::warn, what, all);
+}
+
+void request_handler::handle(std::shared_ptr<const runtime> rt, datagram d, reply_sink send) {
+  counters_.received.fetch_add(1, std::memory_order_relaxed);
+  const auto* client = rt->clients.find(d.address);
+  if (client == nullptr) {
+    counters_.unknown_client.fetch_add(1, std::memory_order_relaxed);
+    drop_limited("dropped: packet from an unknown RADIUS client", d, {});
+    return;
+  }
+  auto decoded = radius::decode(d.data);
+  if (!decoded) {
+    counters_.malformed.fetch_add(1, std::memory_order_relaxed);
+    const std::error_code ec = decoded.error();
+    const auto msg = ec.message();
+    drop_limited("dropped: malformed packet", d,
+                 {{"client", std::string_view(client->name)}, {"error", std::string_view(msg)},
+                  {"reason", std::int64_t{3}}});
+    return;
+  }
+  auto& req = *decoded;
+  if (!accepted_on(d.kind, req.code)) {
+    counters_.wrong_port.fetch_add(1, std::memory_order_relaxed);
+    drop_limited("dropped: packet type not accepted on this port", d,
+                 {{"client", std::string_view(client->name)},
+                  {"code", radius::code_name(req.code)}});
+    return;
+  }
+  // The length field is honoured: trailing bytes are not part of what was signed.
+  const auto length = static_cast<std::size_t>(d.data[2] << 8 | d.data[3]);
+  const auto verdict = radius::verify_request(
+      radius::byte_view(d.data).first(length), client->secret,
+      client->require_message_authenticator && req.code == code::access_request);
+  if (verdict != radius::verify_result::ok) {
+    const bool ma = verdict == radius::verify_result::missing_message_authenticator ||
+                    verdict == radius::verify_result::bad_message_authenticator;
+    (ma ? counters_.bad_message_authenticator : counters_.bad_authenticator)
+        .fetch_add(1, std::memory_order_relaxed);
+    const auto what =
+        verdict == radius::verify_result::missing_message_authenticator
+            ? "dropped: request incomplete, Message-Authenticator missing"
+        : ma ? "dropped: request incomplete, Message-Authenticator invalid (shared secret mismatch?)"
+             : "dropped: request authenticator invalid (shared secret mismatch?)";
+    drop_limited(what, d,
+                 {{"client", std::string_view(client->name)},
+                  {"code", radius::code_name(req.code)},
+                  {"error", radius::verify_result_name(verdict)},
+                  {"reason", std::int64_t{ma ? 262 : 3}}});
+    return;
+  }
+
+  in_flight_.fetch_add(1);
+  auto x = std::make_shared<exchange>(*this, std::move(rt), std::move(d), std::move(send));
+  x->client = client;
+  x->req = std::move(req);
+  if (const auto* un = x->req.find(radius::attr::user_name)) x->user = un->as_string();
+
+  if (x->req.code == code::status_server) {  // RFC 5997: answered, never cached
+    counters_.status_server.fetch_add(1, std::memory_order_relaxed);
+    finish(*x, x->d.kind == policy::listener_kind::auth ? code::access_accept
+                                                         : code::accounting_response,
+           reason::success);
+    return;
+  }
+
+  std::copy_n(x->d.address.bytes.begin(), 16, x->key.address.begin());
+  x->key.v6 = x->d.address.v6;
+  x->key.port = x->d.port;
+  x->key.listener = static_cast<std::uint8_t>(x->d.kind);
+  x->key.identifier = x->req.identifier;
+  x->key.authenticator = x->req.authenticator;
+  const auto dup = duplicates_.begin(x->key, x->start);
+  if (dup.state != duplicate_cache::status::fresh) {
+    x->replied = true;  // the original owns the cache entry
+    if (dup.state == duplicate_cache::status::replay) {
+      counters_.duplicates_replayed.fetch_add(1, std::memory_order_relaxed);
+      x->send(*dup.reply);
+    } else {
+      counters_.duplicates_absorbed.fetch_add(1, std::memory_order_relaxed);
+    }
+    log_event(spdlog::level::debug, "retransmission",
+              {{"client", std::string_view(client->name)},
+               {"id", std::int64_t{x->req.identifier}},
+               {"action", dup.reply ? "replayed cached reply" : "absorbed (in progress)"}});
+    return;
+  }
+  if (in_flight_.load() > x->rt->cfg->server.max_pending_requests) {
+    counters_.overload_dropped.fetch_add(1, std::memory_order_relaxed);
+    drop_limited("dropped: too many requests in flight", x->d,
+                 {{"limit", std::uint64_t{x->rt->cfg->server.max_pending_requests}}});
+    return;
+  }
+
+  if (x->req.code == code::accounting_request) {
+    // No accounting store in this build: RFC 2866 forbids acknowledging what is not recorded.
+    counters_.accounting_not_stored.fetch_add(1, std::memory_order_relaxed);
+    drop_limited("accounting not acknowledged: no accounting store is configured", x->d,
+                 {{"client", std::string_view(client->name)}});
+    return;
+  }
+
+  // Access-Request
+  if (x->req.find(radius::attr::user_name) == nullptr)
+    return finish(*x, code::access_reject, reason::malformed_request, "no User-Name");
+  if (x->req.find(radius::attr::eap_message) != nullptr)
+    return finish(*x, code::access_reject, reason::eap_type_not_processed,
+                  "EAP is not enabled on this server");
+  if (x->req.find(radius::attr::user_password) != nullptr) return authenticate_pap(std::move(x));
+  if (x->req.find(radius::attr::chap_password) != nullptr)
+    return finish(*x, code::access_reject, reason::auth_method_not_enabled, "CHAP is not enabled");
+  finish(*x, code::access_reject, reason::auth_method_not_enabled,
+         "no credentials of an enabled authentication method");
+}
+
+void request_handler::authenticate_pap(std::shared_ptr<exchange> x) {
+  const auto* hidden = x->req.find(radius::attr::user_password);
+  auto clear =
+      radius::unhide_user_password(hidden->value, x->client->secret, x->req.authenticator);
+  if (!clear) return finish(*x, code::access_reject, reason::malformed_request,
+                            "User-Password has an invalid length");
+  x->password.assign(clear->begin(), clear->end());
+  OPENSSL_cleanse(clear->data(), clear->size());
+
+  auto* dir = x->rt->directory.get();
+  dir->find_account(x->user, [this, x](ldap::lookup_result r) mutable {
+    switch (r.status) {
+      case ldap::lookup_status::unavailable: return discard(*x, "directory unavailable");
+      case ldap::lookup_status::not_found:
+        return finish(*x, code::access_reject, reason::no_such_user);
+      case ldap::lookup_status::found: break;
+    }
+    const auto& acct = *r.acct;
+    if (!acct.enabled) return finish(*x, code::access_reject, reason::account_disabled);
+    if (acct.locked_out) return finish(*x, code::access_reject, reason::account_locked_out);
+    if (acct.dial_in_permission == ldap::dial_in::deny)
+      return finish(*x, code::access_reject, reason::dial_in_denied);
+    auto password = std::move(x->password);
+    x->password.clear();
+    x->rt->directory->verify_password(
+        acct, std::move(password), [this, x](ldap::password_status s) {
+          switch (s) {
+            case ldap::password_status::ok:
+              return finish(*x, code::access_accept, reason::success);
+            case ldap::password_status::mismatch:
+              return finish(*x, code::access_reject, reason::authentication_failed);
+            case ldap::password_status::no_password:
+              return finish(*x, code::access_reject, reason::authentication_failed,
+                            "the account has no password");
+            case ldap::password_status::unavailable:
+              return discard(*x, "directory unavailable");
+          }
+        });
+  });
+}
+
+void request_handler::finish(exchange& x, code c, reason why, std::string_view detail) {
+  radius::packet reply;
+  reply.code = c;
+  reply.identifier = x.req.identifier;
+  reply.authenticator = x.req.authenticator;
+  reply.attributes.push_back({radius::attr::message_authenticator, radius::bytes(16, 0)});
+  if (c == code::access_reject) {
+    if (const auto* eap = x.req.find(radius::attr::eap_message); eap && eap->value.size() >= 2)
+      reply.attributes.push_back({radius::attr::eap_message, {4, eap->value[1], 0, 4}});
+  }
+  for (const auto& a : x.req.attributes)
+    if (a.type == radius::attr::proxy_state) reply.attributes.push_back(a);
+
+  auto encoded = radius::encode(reply);
+  if (!encoded) {  // only Proxy-State can make a reply too long
+    discard(x, "reply would exceed 4096 bytes");
+    return;
+  }
+  radius::sign_response(*encoded, x.req.authenticator, x.client->secret);
+  auto bytes = std::make_shared<const radius::bytes>(std::move(*encoded));
+  const auto now = clock::now();
+  if (x.req.code != code::status_server) duplicates_.complete(x.key, bytes, now);
+  x.replied = true;
+  x.send(*bytes);
+
+  const auto latency_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(now - x.start).count();
+  if (x.req.code == code::status_server) {
+    log_event(spdlog::level::debug, "status-server answered",
+              {{"client", std::string_view(x.client->name)},
+               {"port_kind", kind_name(x.d.kind)}});
+    return;
+  }
+  (c == code::access_accept ? counters_.access_accepts : counters_.access_rejects)
+      .fetch_add(1, std::memory_order_relaxed);
+  const auto src = source_text(x.d);
+  log_event(spdlog::level::info, "decision",
+            {{"client", std::string_view(x.client->name)},
+             {"src", std::string_view(src)},
+             {"user", std::string_view(x.user)},
+             {"result", radius::code_name(c)},
+             {"reason", std::int64_t{policy::reason_number(why)}},
+             {"reason_text", detail.empty() ? policy::reason_text(why) : detail},
+             {"latency_us", std::int64_t{latency_us}}});
+}
+
+void request_handler::discard(exchange& x, std::string_view why) {
+  counters_.discarded.fetch_add(1, std::memory_order_relaxed);
+  const auto src = source_text(x.d);
+  log_event(spdlog::level::warn, "decision",
+            {{"client", std::string_view(x.client->name)},
+             {"src", std::string_view(src)},
+             {"user", std::string_view(x.user)},
+             {"result", "discarded"},
+             {"reason_text", why}});
+}
+
+}  // namespace npsd::server

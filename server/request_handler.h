@@ -1,0 +1,55 @@
+#pragma once
+// The request pipeline: client lookup, decoding, authenticator checks, duplicate detection,
+// then the work for each packet type, ending in one reply or a deliberate silence.
+// No sockets here: the listener hands in a datagram and a function that sends the reply.
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+
+#include "policy/config.h"
+#include "policy/reason.h"
+#include "radius/packet.h"
+#include "server/counters.h"
+#include "server/duplicate_cache.h"
+#include "server/log.h"
+#include "server/runtime.h"
+
+namespace npsd::server {
+
+struct datagram {
+  policy::listener_kind kind = policy::listener_kind::auth;
+  policy::ip_address address;
+  std::uint16_t port = 0;
+  radius::bytes data;
+};
+
+// Sends the encoded reply to the datagram's source. May be called from any thread.
+using reply_sink = std::function<void(const radius::bytes&)>;
+
+class request_handler {
+ public:
+  request_handler(counters& c, std::chrono::seconds duplicate_ttl, std::size_t duplicate_entries,
+                  std::chrono::seconds log_interval);
+
+  void handle(std::shared_ptr<const runtime> rt, datagram d, reply_sink send);
+
+  // Requests accepted for processing and not yet finished.
+  std::size_t in_flight() const noexcept { return in_flight_.load(); }
+
+ private:
+  struct exchange;
+  friend struct exchange;
+
+  void authenticate_pap(std::shared_ptr<exchange> x);
+  void finish(exchange& x, radius::code code, policy::reason why, std::string_view detail = {});
+  void discard(exchange& x, std::string_view why);
+  void drop_limited(std::string_view what, const datagram& d, std::initializer_list<log_field> f);
+
+  counters& counters_;
+  duplicate_cache duplicates_;
+  log_limiter limiter_;
+  std::atomic<std::size_t> in_flight_{0};
+};
+
+}  // namespace npsd::server

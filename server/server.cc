@@ -1,0 +1,232 @@
+#include "server/server.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "ldap/local_directory.h"
+#include "policy/config.h"
+#include "radius/dictionary.h"
+#include "server/log.h"
+#include "server/udp_listener.h"
+
+namespace npsd::server {
+
+namespace asio = boost::asio;
+
+namespace {
+
+unsigned threads_or_cores(unsigned configured) {
+  return configured != 0 ? configured : std::max(1u, std::thread::hardware_concurrency());
+}
+
+std::shared_ptr<ldap::directory> make_directory(const policy::directory_config& d,
+                                                asio::thread_pool* compute,
+                                                std::string& error) {
+  auto db = ldap::local_directory::load_user_file(d.users_file);
+  if (!db) {
+    error = db.error();
+    return nullptr;
+  }
+  ldap::local_directory::offload_fn offload;
+  if (compute != nullptr)
+    offload = [compute](std::function<void()> job) { asio::post(*compute, std::move(job)); };
+  ldap::credential_cache_options cache;
+  cache.ttl = d.password_cache_ttl;
+  cache.max_entries = d.password_cache_entries;
+  return std::make_shared<ldap::local_directory>(std::move(*db), std::move(offload), cache);
+}
+
+}  // namespace
+
+expected<std::shared_ptr<const runtime>, std::string> load_runtime(const server_options& opts,
+                                                                   asio::thread_pool* compute) {
+  auto cfg = policy::load_config(opts.config_file, opts.default_dictionary);
+  if (!cfg) return unexpected(cfg.error());
+  auto dict = radius::dictionary::load_directory((*cfg)->dictionary);
+  if (!dict) return unexpected(fmt::format("dictionary: {}", dict.error().to_string()));
+  std::string error;
+  auto dir = make_directory((*cfg)->directory, compute, error);
+  if (!dir) return unexpected(error);
+  return std::shared_ptr<const runtime>(std::make_shared<runtime>(
+      std::move(*cfg), std::make_shared<const radius::dictionary>(std::move(*dict)),
+      std::move(dir)));
+}
+
+server::server(server_options opts) : opts_(std::move(opts)) {}
+server::~server() = default;
+
+std::shared_ptr<const runtime> server::current() const {
+  std::lock_guard lock(runtime_mu_);
+  return runtime_;
+}
+
+void server::write_ready_file() const {
+  if (opts_.ready_file.empty()) return;
+  // Written to a temporary name and renamed, so a reader never sees half a file.
+  const auto tmp = opts_.ready_file.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << ready_json_ << '\n';
+  }
+  std::filesystem::rename(tmp, opts_.ready_file);
+}
+
+int server::run() {
+  const auto cfg = policy::load_config(opts_.config_file, opts_.default_dictionary);
+  if (!cfg) {
+    log_event(spdlog::level::critical, "configuration refused", {{"error", cfg.error()}});
+    return 2;
+  }
+  try {
+    setup_logging((*cfg)->log);
+  } catch (const std::exception& e) {
+    log_event(spdlog::level::critical, "cannot open the log file", {{"error", e.what()}});
+    return 2;
+  }
+  const auto& sc = (*cfg)->server;
+  asio::thread_pool compute(threads_or_cores(sc.compute_threads));
+  compute_ = &compute;
+  auto rt = load_runtime(opts_, &compute);
+  if (!rt) {
+    log_event(spdlog::level::critical, "configuration refused", {{"error", rt.error()}});
+    return 2;
+  }
+  runtime_ = std::move(*rt);
+
+  asio::io_context io;
+  request_handler handler(counters_, sc.duplicate_ttl, sc.duplicate_max_entries,
+                          sc.unknown_client_log_interval);
+  std::vector<std::unique_ptr<udp_listener>> listeners;
+  nlohmann::json ready = {{"pid", ::getpid()}, {"listeners", nlohmann::json::array()}};
+  for (const auto& lc : sc.listeners) {
+    try {
+      listeners.push_back(std::make_unique<udp_listener>(
+          io, lc,
+          [this, &handler](datagram d, reply_sink send) {
+            handler.handle(current(), std::move(d), std::move(send));
+          },
+          counters_));
+    } catch (const boost::system::system_error& e) {
+      log_event(spdlog::level::critical, "cannot listen",
+                {{"address", std::string_view(lc.address)},
+                 {"port", std::int64_t{lc.port}},
+                 {"error", e.code().message()}});
+      return 1;
+    }
+    const auto ep = listeners.back()->local_endpoint();
+    const auto addr = ep.address().to_string();
+    const auto kind = lc.kind == policy::listener_kind::auth ? "auth" : "acct";
+    ready["listeners"].push_back({{"type", kind}, {"address", addr}, {"port", ep.port()}});
+    log_event(spdlog::level::info, "listening",
+              {{"type", std::string_view(kind)},
+               {"address", std::string_view(addr)},
+               {"port", std::int64_t{ep.port()}}});
+  }
+  ready_json_ = ready.dump();
+
+  bool stopping = false;
+  asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  asio::steady_timer drain_timer(io);
+  const auto drain_deadline_holder = std::make_shared<std::chrono::steady_clock::time_point>();
+  std::function<void()> wait_for_drain = [&] {
+    if (handler.in_flight() == 0 || std::chrono::steady_clock::now() >= *drain_deadline_holder) {
+      if (handler.in_flight() != 0)
+        log_event(spdlog::level::warn, "shutdown: grace period over, requests abandoned",
+                  {{"in_flight", std::uint64_t{handler.in_flight()}}});
+      io.stop();
+      return;
+    }
+    drain_timer.expires_after(std::chrono::milliseconds(10));
+    drain_timer.async_wait([&](boost::system::error_code) { wait_for_drain(); });
+  };
+  std::function<void(boost::system::error_code, int)> on_signal =
+      [&](boost::system::error_code ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+          reload();
+          signals.async_wait(on_signal);
+          return;
+        }
+        if (stopping) return;
+        stopping = true;
+        log_event(spdlog::level::info, "shutting down: no new requests, finishing those in flight",
+                  {{"signal", std::int64_t{sig}}, {"in_flight", std::uint64_t{handler.in_flight()}}});
+        for (auto& l : listeners) l->stop();
+        *drain_deadline_holder = std::chrono::steady_clock::now() + current()->cfg->server.shutdown_grace;
+        wait_for_drain();
+      };
+  signals.async_wait(on_signal);
+
+  for (auto& l : listeners) l->start();
+  write_ready_file();
+  log_event(spdlog::level::info, "npsd ready",
+            {{"clients", std::uint64_t{runtime_->cfg->clients.size()}},
+             {"io_threads", std::uint64_t{threads_or_cores(sc.threads)}},
+             {"compute_threads", std::uint64_t{threads_or_cores(sc.compute_threads)}}});
+
+  std::vector<std::thread> threads;
+  const unsigned n = threads_or_cores(sc.threads);
+  for (unsigned i = 1; i < n; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+  compute.stop();
+  compute.join();
+  listeners.clear();
+  if (!opts_.ready_file.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove(opts_.ready_file, ignored);
+  }
+  log_event(spdlog::level::info, "npsd stopped",
+            {{"received", counters_.received.load()},
+             {"accepts", counters_.access_accepts.load()},
+             {"rejects", counters_.access_rejects.load()},
+             {"dropped_unknown_client", counters_.unknown_client.load()},
+             {"dropped_malformed", counters_.malformed.load()},
+             {"dropped_bad_message_authenticator", counters_.bad_message_authenticator.load()},
+             {"duplicates_replayed", counters_.duplicates_replayed.load()}});
+  spdlog::default_logger()->flush();
+  return 0;
+}
+
+void server::reload() {
+  const auto old = current();
+  auto rt = load_runtime(opts_, compute_);
+  if (!rt) {
+    log_event(spdlog::level::err, "reload refused: keeping the running configuration",
+              {{"error", rt.error()}});
+    return;
+  }
+  const auto& now = (*rt)->cfg->server;
+  const auto& before = old->cfg->server;
+  auto same_listeners = now.listeners.size() == before.listeners.size();
+  for (std::size_t i = 0; same_listeners && i < now.listeners.size(); ++i)
+    same_listeners = now.listeners[i].address == before.listeners[i].address &&
+                     now.listeners[i].port == before.listeners[i].port &&
+                     now.listeners[i].kind == before.listeners[i].kind;
+  if (!same_listeners || now.threads != before.threads ||
+      now.compute_threads != before.compute_threads)
+    log_event(spdlog::level::warn,
+              "reload: listener and thread changes take effect only after a restart");
+  // The logger is shared by every thread: only its level changes while running.
+  const auto& log_now = (*rt)->cfg->log;
+  const auto& log_before = old->cfg->log;
+  if (log_now.file != log_before.file || log_now.format != log_before.format)
+    log_event(spdlog::level::warn, "reload: log file and format changes take effect only after a restart");
+  spdlog::default_logger()->set_level(spdlog::level::from_str(log_now.level));
+  {
+    std::lock_guard lock(runtime_mu_);
+    runtime_ = std::move(*rt);
+  }
+  log_event(spdlog::level::info, "configuration reloaded",
+            {{"clients", std::uint64_t{current()->cfg->clients.size()}}});
+}
+
+}  // namespace npsd::server

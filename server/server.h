@@ -1,0 +1,51 @@
+#pragma once
+// The npsd daemon: io threads, a compute pool for password KDFs, listeners, signals
+// (SIGTERM/SIGINT: drain and exit; SIGHUP: reload) and the runtime swapped on reload.
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "radius/expected.h"
+#include "server/counters.h"
+#include "server/request_handler.h"
+#include "server/runtime.h"
+
+namespace npsd::server {
+
+struct server_options {
+  std::filesystem::path config_file;
+  std::filesystem::path default_dictionary;
+  std::filesystem::path ready_file;  // written once every listener is bound (may be empty)
+};
+
+// Loads the configuration and everything it names (dictionary, users file), fully validated.
+// The directory's KDF work is offloaded to `compute` when given.
+expected<std::shared_ptr<const runtime>, std::string> load_runtime(
+    const server_options& opts, boost::asio::thread_pool* compute);
+
+class server {
+ public:
+  explicit server(server_options opts);
+  ~server();
+  // Starts, serves until SIGTERM/SIGINT, drains, returns the exit code.
+  int run();
+
+ private:
+  void reload();
+  std::shared_ptr<const runtime> current() const;
+  void write_ready_file() const;
+
+  server_options opts_;
+  boost::asio::thread_pool* compute_ = nullptr;  // owned by run()
+  std::string ready_json_;
+  std::shared_ptr<const runtime> runtime_;
+  mutable std::mutex runtime_mu_;
+  counters counters_;
+};
+
+}  // namespace npsd::server

@@ -1,0 +1,199 @@
+#pragma once
+// Test harness for integration tests: starts the real npsd on ephemeral loopback ports, runs
+// real peers (radclient, radtest), and talks raw UDP where a test needs the bytes themselves.
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "radius/packet.h"
+
+namespace npsd::test {
+
+namespace fs = std::filesystem;
+
+inline std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline void write_file(const fs::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+inline std::size_t count_occurrences(const std::string& hay, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto pos = hay.find(needle); pos != std::string::npos; pos = hay.find(needle, pos + 1)) ++n;
+  return n;
+}
+
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    std::string tmpl = (fs::temp_directory_path() / "npsd-test-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path = tmpl;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+struct command_result {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs a shell command, capturing its output. Used for the real peers (radclient, radtest).
+inline command_result run(const std::string& cmd) {
+  command_result r;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+// The real daemon, started with --ready-file so the test learns its ephemeral ports.
+class npsd_process {
+ public:
+  npsd_process(const fs::path& config, const fs::path& dir) : log_(dir / "npsd.log") {
+    ready_ = dir / "npsd.ready";
+    fs::remove(ready_);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const std::string exe = NPSD_BINARY;
+      FILE* f = std::freopen(log_.c_str(), "w", stderr);
+      (void)f;
+      ::execl(exe.c_str(), exe.c_str(), "--config", config.c_str(), "--ready-file", ready_.c_str(),
+              static_cast<char*>(nullptr));
+      std::_Exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!fs::exists(ready_)) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        throw std::runtime_error("npsd exited during start-up:\n" + log());
+      }
+      if (std::chrono::steady_clock::now() > deadline)
+        throw std::runtime_error("npsd did not become ready:\n" + log());
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    const auto j = nlohmann::json::parse(read_file(ready_));
+    for (const auto& l : j.at("listeners")) {
+      if (l.at("type") == "auth" && auth_port == 0) auth_port = l.at("port").get<std::uint16_t>();
+      if (l.at("type") == "acct" && acct_port == 0) acct_port = l.at("port").get<std::uint16_t>();
+    }
+  }
+  npsd_process(const npsd_process&) = delete;
+  npsd_process& operator=(const npsd_process&) = delete;
+  ~npsd_process() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  void signal(int sig) const { ::kill(pid_, sig); }
+  bool alive() const { return pid_ > 0 && ::kill(pid_, 0) == 0 && !exited_now(); }
+  // Sends SIGTERM and waits; returns the exit code (-1 when killed by a signal or timed out).
+  int terminate(std::chrono::seconds wait = std::chrono::seconds(10)) {
+    ::kill(pid_, SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    int status = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return -1;
+  }
+  std::string log() const { return read_file(log_); }
+  // Waits until the log holds `text` at least `times` times.
+  bool wait_for_log(const std::string& text, std::size_t times = 1,
+                    std::chrono::milliseconds wait = std::chrono::milliseconds(5000)) const {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (count_occurrences(log(), text) >= times) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+  const fs::path& ready_file() const { return ready_; }
+
+  std::uint16_t auth_port = 0;
+  std::uint16_t acct_port = 0;
+
+ private:
+  bool exited_now() const {
+    int status = 0;
+    return ::waitpid(pid_, &status, WNOHANG) == pid_;
+  }
+  pid_t pid_ = -1;
+  fs::path log_;
+  fs::path ready_;
+};
+
+// A UDP socket on a loopback address of the test's choosing (127.0.0.0/8 all work on Linux).
+class udp_client {
+ public:
+  explicit udp_client(const char* local = "127.0.0.1") {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    ::inet_pton(AF_INET, local, &a.sin_addr);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+      throw std::runtime_error("bind failed");
+  }
+  ~udp_client() { ::close(fd_); }
+  udp_client(const udp_client&) = delete;
+  udp_client& operator=(const udp_client&) = delete;
+
+  void send(std::uint16_t port, const radius::bytes& data) const {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    ::sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  }
+  std::optional<radius::bytes> receive(std::chrono::milliseconds wait) const {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(wait.count())) <= 0) return std::nullopt;
+    radius::bytes buf(65536);
+    const auto n = ::recv(fd_, buf.data(), buf.size(), 0);
+    if (n < 0) return std::nullopt;
+    buf.resize(static_cast<std::size_t>(n));
+    return buf;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace npsd::test

@@ -1,0 +1,104 @@
+#include "policy/config.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+using namespace npsd::policy;
+
+namespace {
+const char* minimal = R"({
+  "schema_version": 1,
+  "server": { "listen": [ { "type": "auth", "address": "127.0.0.1" } ] },
+  "clients": [ { "name": "rras1", "address": "10.0.0.0/24", "secret": "s3cret" } ],
+  "directory": { "backend": "local", "users_file": "users.json" }
+})";
+
+std::string error_of(const std::string& text) {
+  const auto c = parse_config(text, "npsd.json", "/etc/npsd", "/usr/share/npsd/dictionaries");
+  REQUIRE_FALSE(c.has_value());
+  return c.error();
+}
+
+std::string with(const std::string& from, const std::string& to) {
+  std::string s = minimal;
+  const auto pos = s.find(from);
+  REQUIRE(pos != std::string::npos);
+  return s.replace(pos, from.size(), to);
+}
+}  // namespace
+
+TEST_CASE("a minimal configuration gets safe defaults") {
+  const auto c = parse_config(minimal, "npsd.json", "/etc/npsd", "/dict");
+  REQUIRE(c);
+  const auto& cfg = **c;
+  REQUIRE(cfg.server.listeners.size() == 1);
+  CHECK(cfg.server.listeners[0].port == 1812);
+  CHECK(cfg.clients[0].require_message_authenticator);
+  CHECK(cfg.clients[0].address.to_string() == "10.0.0.0/24");
+  CHECK(cfg.directory.users_file == "/etc/npsd/users.json");
+  CHECK(cfg.dictionary == "/dict");
+  CHECK(cfg.server.duplicate_max_entries == 65536);
+  CHECK(cfg.server.max_pending_requests == 4096);
+  CHECK(cfg.log.format == log_format::text);
+}
+
+TEST_CASE("errors name the file, the JSON pointer and what was expected") {
+  CHECK(error_of(with(R"("type": "auth")", R"("type": "auth", "prot": 1812)")) ==
+        "npsd.json: /server/listen/0/prot: unknown key \"prot\" (expected one of \"type\", "
+        "\"address\", \"port\")");
+  CHECK(error_of(with(R"("address": "127.0.0.1")", R"("address": "localhost")")) ==
+        "npsd.json: /server/listen/0/address: expected a literal IPv4 or IPv6 address");
+  CHECK(error_of(with(R"("type": "auth")", R"("type": "radius")")) ==
+        "npsd.json: /server/listen/0/type: expected one of \"auth\", \"acct\", found \"radius\"");
+  CHECK(error_of(with(R"("10.0.0.0/24")", R"("10.0.0.1/24")")) ==
+        "npsd.json: /clients/0/address: address has bits set beyond the prefix length");
+  CHECK(error_of(with(R"("schema_version": 1)", R"("schema_version": 2)")).find(
+            "/schema_version: this npsd reads schema version 1") != std::string::npos);
+  CHECK(error_of(with(R"("backend": "local")", R"("backend": 7)")) ==
+        "npsd.json: /directory/backend: expected a string, found an integer");
+  CHECK(error_of("{ not json").find("npsd.json: not valid JSON") == 0);
+  CHECK(error_of(with(R"("name": "rras1", )", "")) ==
+        "npsd.json: /clients/0: missing required key \"name\"");
+}
+
+TEST_CASE("a secret never appears in an error") {
+  const auto e = error_of(with(R"("secret": "s3cret")", R"("secret": "s3cret", "secret_file": "x")"));
+  CHECK(e.find("s3cret") == std::string::npos);
+  CHECK(e.find("exactly one of") != std::string::npos);
+  const auto e2 = error_of(with(R"("s3cret")", R"("")"));
+  CHECK(e2 == "npsd.json: /clients/0/secret: expected a non-empty shared secret");
+}
+
+TEST_CASE("duplicate clients and listeners are refused") {
+  auto two = with(R"("secret": "s3cret" })",
+                  R"("secret": "s3cret" }, { "name": "rras1", "address": "10.1.0.1", "secret": "x" })");
+  CHECK(error_of(two) ==
+        "npsd.json: /clients/1/name: another client is already named \"rras1\"");
+  auto same_addr = with(R"("secret": "s3cret" })",
+                        R"("secret": "s3cret" }, { "name": "b", "address": "10.0.0.0/24", "secret": "x" })");
+  CHECK(error_of(same_addr).find("/clients/1/address") != std::string::npos);
+  auto listeners = with(R"({ "type": "auth", "address": "127.0.0.1" })",
+                        R"({ "type": "auth", "address": "127.0.0.1" }, { "type": "acct", "address": "127.0.0.1", "port": 1812 })");
+  CHECK(error_of(listeners).find("/server/listen/1: 127.0.0.1 port 1812 is already used") !=
+        std::string::npos);
+}
+
+TEST_CASE("ip prefixes: parsing, containment, IPv4-mapped addresses") {
+  const auto p = ip_prefix::parse("192.168.0.0/16");
+  REQUIRE(p);
+  CHECK(p->contains(*ip_address::parse("192.168.44.1")));
+  CHECK_FALSE(p->contains(*ip_address::parse("192.169.0.1")));
+  CHECK(p->contains(*ip_address::parse("::ffff:192.168.1.1")));
+  const auto v6 = ip_prefix::parse("2001:db8::/33");
+  REQUIRE(v6);
+  CHECK(v6->contains(*ip_address::parse("2001:db8:7fff::1")));
+  CHECK_FALSE(v6->contains(*ip_address::parse("2001:db8:8000::1")));
+  CHECK_FALSE(v6->contains(*ip_address::parse("192.168.0.1")));
+  CHECK(ip_prefix::parse("0.0.0.0/0")->contains(*ip_address::parse("8.8.8.8")));
+  CHECK_FALSE(ip_prefix::parse("10.0.0.0/33"));
+  CHECK_FALSE(ip_prefix::parse("10.0.0.0/"));
+  CHECK_FALSE(ip_prefix::parse("10.0.0.0/8x"));
+  CHECK_FALSE(ip_prefix::parse("host.example.com"));
+  CHECK(ip_prefix::parse("::1")->length == 128);
+}
