@@ -101,7 +101,9 @@ void request_handler::handle(std::shared_ptr<const runtime> rt, datagram d, repl
   const auto length = static_cast<std::size_t>(d.data[2] << 8 | d.data[3]);
   const auto verdict = radius::verify_request(
       radius::byte_view(d.data).first(length), client->secret,
-      client->require_message_authenticator && req.code == code::access_request);
+      req.code == code::access_request &&
+          (client->require_message_authenticator ||
+           req.find(radius::attr::eap_message) != nullptr));  // RFC 3579 3.2: EAP needs it
   if (verdict != radius::verify_result::ok) {
     const bool ma = verdict == radius::verify_result::missing_message_authenticator ||
                     verdict == radius::verify_result::bad_message_authenticator;

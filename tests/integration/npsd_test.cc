@@ -179,6 +179,71 @@ TEST_CASE("a client exempted from Message-Authenticator is served without one") 
   CHECK(radius::decode(*reply)->attributes.front().type == radius::attr::message_authenticator);
 }
 
+TEST_CASE("an exempted client still needs Message-Authenticator when it sends EAP") {
+  daemon_fixture f;
+  write_file(f.config, config_json(secret, R"(, { "name": "legacy", "address": "127.0.0.3",
+      "secret": "legacy-secret", "require_message_authenticator": false })"));
+  f.npsd->signal(SIGHUP);
+  REQUIRE(f.npsd->wait_for_log("configuration reloaded"));
+  udp_client legacy("127.0.0.3");
+  auto eap_request = [](bool with_ma) {
+    radius::packet p;
+    p.identifier = 5;
+    p.authenticator = radius::random_authenticator();
+    if (with_ma) p.attributes.push_back({radius::attr::message_authenticator, radius::bytes(16, 0)});
+    p.add(radius::attr::user_name, std::string_view("alice"));
+    p.add(radius::attr::eap_message, radius::bytes{2, 9, 0, 10, 1, 'a', 'l', 'i', 'c', 'e'});
+    auto raw = *radius::encode(p);
+    radius::sign_request(raw, "legacy-secret");
+    return std::pair{raw, p.authenticator};
+  };
+  legacy.send(f.npsd->auth_port, eap_request(false).first);
+  CHECK_FALSE(legacy.receive(500ms));
+  const auto [raw, ra] = eap_request(true);
+  legacy.send(f.npsd->auth_port, raw);
+  const auto reply = legacy.receive(3s);
+  REQUIRE(reply);
+  const auto p = radius::decode(*reply);
+  CHECK(p->code == radius::code::access_reject);  // EAP is not enabled in this build: reason 22
+  REQUIRE(p->find(radius::attr::eap_message) != nullptr);
+  CHECK(p->find(radius::attr::eap_message)->value == radius::bytes{4, 9, 0, 4});  // EAP-Failure
+  CHECK(f.npsd->wait_for_log("result=Access-Reject reason=22"));
+}
+
+TEST_CASE("IPv6 listener and client, and JSON log lines with stable fields") {
+  daemon_fixture base;  // users file
+  write_file(base.config, R"({
+  "schema_version": 1,
+  "server": { "listen": [ { "type": "auth", "address": "::1", "port": 0 } ] },
+  "log": { "format": "json" },
+  "clients": [ { "name": "v6-nas", "address": "::1/128", "secret": "v6-secret" } ],
+  "directory": { "backend": "local", "users_file": "users.json" }
+})");
+  temp_dir run_dir;
+  npsd_process v6(base.config, run_dir.path);
+  const auto r = run("printf 'User-Name = alice\\nUser-Password = alice-password\\n"
+                     "Message-Authenticator = 0x00\\n' | radclient -6 -x -t 2 -r 1 [::1]:" +
+                     std::to_string(v6.auth_port) + " auth v6-secret");
+  CHECK_MESSAGE(r.output.find("Received Access-Accept") != std::string::npos, r.output);
+  REQUIRE(v6.wait_for_log("\"result\":\"Access-Accept\""));
+  std::istringstream lines(v6.log());
+  std::string line;
+  bool saw_decision = false;
+  while (std::getline(lines, line)) {
+    const auto j = nlohmann::json::parse(line);  // every line is one JSON object
+    CHECK(j.contains("time"));
+    CHECK(j.contains("level"));
+    if (j.at("msg") == "decision") {
+      saw_decision = true;
+      CHECK(j.at("client") == "v6-nas");
+      CHECK(j.at("user") == "alice");
+      CHECK(j.at("reason") == 0);
+      CHECK(j.at("src").get<std::string>().rfind("[::1]:", 0) == 0);
+    }
+  }
+  CHECK(saw_decision);
+}
+
 TEST_CASE("Status-Server is answered on both ports, and requires Message-Authenticator") {
   daemon_fixture f;
   auto r = f.radclient("Message-Authenticator = 0x00\\n", "status");
@@ -313,6 +378,26 @@ TEST_CASE("SIGTERM stops the daemon with exit code 0 and removes the ready file"
   CHECK(f.npsd->terminate() == 0);
   CHECK(f.npsd->log().find("npsd stopped") != std::string::npos);
   CHECK_FALSE(fs::exists(f.npsd->ready_file()));
+}
+
+TEST_CASE("SIGTERM finishes a request in flight before exiting") {
+  daemon_fixture f;
+  // a user whose KDF takes a noticeable time, so the request is surely in flight at SIGTERM
+  ldap::hash_params slow;
+  slow.iterations = 2'000'000;
+  write_file(f.dir.path / "users.json", R"({ "schema_version": 1, "users": [
+    { "name": "slow", "password_hash": ")" + *ldap::hash_password("slow-password", slow) + R"(" } ] })");
+  f.npsd->signal(SIGHUP);
+  REQUIRE(f.npsd->wait_for_log("configuration reloaded"));
+  udp_client c;
+  c.send(f.npsd->auth_port, access_request(1, "slow", "slow-password", secret, true));
+  std::this_thread::sleep_for(50ms);
+  f.npsd->signal(SIGTERM);
+  const auto reply = c.receive(5s);
+  REQUIRE(reply);
+  CHECK(radius::decode(*reply)->code == radius::code::access_accept);
+  CHECK(f.npsd->terminate() == 0);
+  CHECK(f.npsd->log().find("in_flight=1") != std::string::npos);
 }
 
 TEST_CASE("npsd --check validates a configuration: exit 0, or 2 naming the field") {
