@@ -22,6 +22,7 @@ struct account {
   std::string name;  // canonical account name
   std::string dn;    // empty for local accounts
   std::string upn;   // userPrincipalName or equivalent, may be empty
+  bool machine = false;  // a computer account (host/name, name$): Machine Groups apply
   bool enabled = true;
   bool locked_out = false;
   dial_in dial_in_permission = dial_in::policy;

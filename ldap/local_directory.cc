@@ -291,6 +291,8 @@ db_result local_user_db::parse(std::string_view text, std::string name) {
         return bad(issue{here / "name",
                          "user name must not contain a backslash (DOMAIN\\user identities are "
                          "matched by the part after it)"});
+      // Computer accounts, as Windows names them: host/name.example.com or NAME$.
+      user.acct.machine = user.acct.name.rfind("host/", 0) == 0 || user.acct.name.back() == '$';
       if (j.contains("upn")) {
         if (auto e = get_string(j, "upn", here, user.acct.upn)) return bad(*e);
         const auto at = user.acct.upn.find('@');

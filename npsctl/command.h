@@ -31,4 +31,16 @@ class command_error : public std::runtime_error {
 void add_user_commands(CLI::App& app);   // npsctl user hash-password|add|set-password|remove|list
 void add_group_commands(CLI::App& app);  // npsctl group add
 
+void add_init_command(CLI::App& app);      // init_cmd.cc: npsctl init
+void add_client_commands(CLI::App& app);   // client_cmd.cc: npsctl client add|list|show|set|remove
+void add_crp_commands(CLI::App& app);      // crp_cmd.cc: npsctl crp add|list|show|set|remove|move
+void add_policy_commands(CLI::App& app);   // policy_cmd.cc: npsctl policy add|list|...|move|test
+void add_validate_command(CLI::App& app);  // validate_cmd.cc: npsctl validate
+void add_reload_command(CLI::App& app);    // reload_cmd.cc: npsctl reload
+void add_backup_commands(CLI::App& app);   // backup_cmd.cc: npsctl export, npsctl import
+
+// policy_test_cmd.cc: npsctl policy test (the dry run through the policy engine), registered
+// by add_policy_commands under `policy_cmd`.
+void add_policy_test_command(CLI::App& policy_cmd);
+
 }  // namespace npsd::npsctl

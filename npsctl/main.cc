@@ -10,6 +10,13 @@ int main(int argc, char** argv) {
   namespace n = npsd::npsctl;
   CLI::App app{"npsctl: administer npsd"};
   app.require_subcommand(1);
+  n::add_init_command(app);
+  n::add_client_commands(app);
+  n::add_crp_commands(app);
+  n::add_policy_commands(app);
+  n::add_validate_command(app);
+  n::add_reload_command(app);
+  n::add_backup_commands(app);
   n::add_user_commands(app);
   n::add_group_commands(app);
   try {

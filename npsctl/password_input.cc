@@ -58,7 +58,7 @@ class echo_off {
   struct sigaction previous_[std::size(restored_signals)] {};
 };
 
-std::string prompt_without_echo(const char* prompt) {
+std::string prompt_without_echo(const std::string& prompt, std::string_view what) {
   std::cerr << prompt << std::flush;
   std::string line;
   bool got = false;
@@ -69,7 +69,7 @@ std::string prompt_without_echo(const char* prompt) {
   std::cerr << '\n';
   if (!got) {
     OPENSSL_cleanse(line.data(), line.size());
-    throw command_error(exit_bad_input, "no password entered");
+    throw command_error(exit_bad_input, "no " + std::string(what) + " entered");
   }
   return line;
 }
@@ -85,25 +85,31 @@ secret_string::secret_string(secret_string&& other) noexcept {
   other.value_.clear();
 }
 
-secret_string read_password(bool confirm) {
+secret_string read_password(bool confirm) { return read_secret("password", confirm); }
+
+secret_string read_secret(std::string_view what, bool confirm) {
+  const std::string name(what);
   if (isatty(STDIN_FILENO)) {
-    secret_string first(prompt_without_echo("Password: "));
+    std::string prompt = name + ": ";
+    if (!prompt.empty() && prompt[0] >= 'a' && prompt[0] <= 'z')
+      prompt[0] = static_cast<char>(prompt[0] - 'a' + 'A');
+    secret_string first(prompt_without_echo(prompt, what));
     if (confirm) {
-      secret_string second(prompt_without_echo("Retype password: "));
+      secret_string second(prompt_without_echo("Retype " + name + ": ", what));
       if (first.value() != second.value())
-        throw command_error(exit_bad_input, "the two passwords do not match");
+        throw command_error(exit_bad_input, "the two " + name + "s do not match");
     }
-    if (first.value().empty()) throw command_error(exit_bad_input, "empty password refused");
+    if (first.value().empty()) throw command_error(exit_bad_input, "empty " + name + " refused");
     return first;
   }
   std::string line;
   if (!std::getline(std::cin, line)) {
     OPENSSL_cleanse(line.data(), line.size());
-    throw command_error(exit_bad_input, "no password on standard input");
+    throw command_error(exit_bad_input, "no " + name + " on standard input");
   }
   if (!line.empty() && line.back() == '\r') line.pop_back();
   secret_string out(std::move(line));
-  if (out.value().empty()) throw command_error(exit_bad_input, "empty password refused");
+  if (out.value().empty()) throw command_error(exit_bad_input, "empty " + name + " refused");
   return out;
 }
 

@@ -1,7 +1,8 @@
 #pragma once
-// Reading a password for npsctl: from a terminal (no echo, optionally twice) or the first line
-// of standard input.
+// Reading a password or a shared secret for npsctl: from a terminal (no echo, optionally twice)
+// or the first line of standard input.
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace npsd::npsctl {
@@ -25,5 +26,8 @@ class secret_string {
 // match). Otherwise: the first line of stdin, without its line ending. An empty password is
 // refused. Throws command_error (exit 2) on refusal.
 secret_string read_password(bool confirm);
+
+// The same for any secret; `what` names it in prompts and errors ("shared secret").
+secret_string read_secret(std::string_view what, bool confirm);
 
 }  // namespace npsd::npsctl

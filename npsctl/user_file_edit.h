@@ -1,8 +1,8 @@
 #pragma once
 // Safe edits of the local user file: load and validate first (an invalid file is never edited),
 // change the JSON document (key order kept), validate the result with the daemon's own parser,
-// then write a temporary file in the same directory, fsync it and rename it over the original,
-// keeping the original's mode (and owner, when permitted).
+// then replace the file atomically (file_edit.h), keeping the original's mode (and owner, when
+// permitted).
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "ldap/local_directory.h"
+#include "npsctl/file_edit.h"
 
 namespace npsd::npsctl {
 
@@ -34,12 +35,5 @@ user_file open_user_file(const std::filesystem::path& path, open_mode mode);
 // Validates `f.doc` with the daemon's parser (exit 2 if invalid) and replaces the file
 // atomically (exit 1 on I/O failure). A new file gets mode 0600.
 void save_user_file(user_file& f);
-
-// ASCII case folding, as the user file compares names.
-std::string fold_case(std::string_view s);
-
-// Index of the user (or group) named `name` (case-insensitive) in doc["users"] (doc["groups"]).
-std::optional<std::size_t> find_entry(const nlohmann::ordered_json& doc, const char* array,
-                                      std::string_view name);
 
 }  // namespace npsd::npsctl

@@ -12,6 +12,7 @@
 #include "ldap/password_hash.h"
 #include "npsctl/command.h"
 #include "npsctl/password_input.h"
+#include "npsctl/table.h"
 #include "npsctl/user_file_edit.h"
 
 namespace npsd::npsctl {
@@ -193,12 +194,6 @@ struct list_options {
   bool json = false;
 };
 
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
-
 void add_user_list(CLI::App& user) {
   auto o = std::make_shared<list_options>();
   auto* cmd = user.add_subcommand("list", "List users (never shows password hashes)");
@@ -225,11 +220,8 @@ void add_user_list(CLI::App& user) {
       fmt::print("{}\n", out.dump(2));
       return;
     }
-    struct row {
-      std::string cells[7];
-    };
-    std::vector<row> rows;
-    rows.push_back({{"NAME", "UPN", "ENABLED", "LOCKED", "DIAL-IN", "PASSWORD", "GROUPS"}});
+    std::vector<table_row> rows;
+    rows.push_back({"NAME", "UPN", "ENABLED", "LOCKED", "DIAL-IN", "PASSWORD", "GROUPS"});
     for (const auto& u : f.db->users()) {
       std::vector<std::string> groups;
       for (const auto& g : u.acct.groups) {
@@ -237,20 +229,12 @@ void add_user_list(CLI::App& user) {
                             u.direct_groups.end();
         groups.push_back(direct ? g.name : "(" + g.name + ")");
       }
-      rows.push_back({{u.acct.name, u.acct.upn.empty() ? "-" : u.acct.upn,
-                       u.acct.enabled ? "yes" : "no", u.acct.locked_out ? "yes" : "no",
-                       std::string(ldap::dial_in_name(u.acct.dial_in_permission)),
-                       u.password_hash ? "yes" : "no", groups.empty() ? "-" : join(groups)}});
+      rows.push_back({u.acct.name, u.acct.upn.empty() ? "-" : u.acct.upn,
+                      u.acct.enabled ? "yes" : "no", u.acct.locked_out ? "yes" : "no",
+                      std::string(ldap::dial_in_name(u.acct.dial_in_permission)),
+                      u.password_hash ? "yes" : "no", groups.empty() ? "-" : join(groups)});
     }
-    std::size_t width[7] = {};
-    for (const auto& r : rows)
-      for (int c = 0; c < 7; ++c) width[c] = std::max(width[c], r.cells[c].size());
-    for (const auto& r : rows) {
-      std::string line;
-      for (int c = 0; c < 6; ++c) line += fmt::format("{:<{}}  ", r.cells[c], width[c]);
-      line += r.cells[6];
-      fmt::print("{}\n", line);
-    }
+    print_table(rows);
     if (f.db->users().size() > 0)
       fmt::print("({} user{}; groups in parentheses are inherited)\n", f.db->users().size(),
                  f.db->users().size() == 1 ? "" : "s");

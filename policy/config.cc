@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "policy/json_reader.h"
+#include "policy/policy_config.h"
 
 namespace npsd::policy {
 
@@ -66,9 +67,10 @@ client_config read_client(const json_reader& r, const std::filesystem::path& bas
   return c;
 }
 
-server_config read_server(const json_reader& r) {
+server_config read_server(const json_reader& r, const std::filesystem::path& base) {
   r.expect_object({"threads", "compute_threads", "max_pending_requests", "listen",
-                   "duplicate_cache", "shutdown_grace_ms", "unknown_client_log_interval_seconds"});
+                   "duplicate_cache", "shutdown_grace_ms", "unknown_client_log_interval_seconds",
+                   "control_socket"});
   server_config s;
   s.threads = static_cast<unsigned>(r.integer_or("threads", 0, 0, 256));
   s.compute_threads = static_cast<unsigned>(r.integer_or("compute_threads", 0, 0, 256));
@@ -92,6 +94,11 @@ server_config read_server(const json_reader& r) {
   s.shutdown_grace = std::chrono::milliseconds(r.integer_or("shutdown_grace_ms", 5000, 0, 600000));
   s.unknown_client_log_interval =
       std::chrono::seconds(r.integer_or("unknown_client_log_interval_seconds", 60, 0, 86400));
+  if (const auto cs = r.get("control_socket")) {
+    s.control_socket = resolve(base, cs->non_empty_string());
+    if (s.control_socket.string().size() >= 108)  // sockaddr_un.sun_path
+      cs->fail("the socket path is too long (at most 107 bytes)");
+  }
   return s;
 }
 
@@ -123,14 +130,15 @@ directory_config read_directory(const json_reader& r, const std::filesystem::pat
 
 config read_config(const json_reader& r, const std::filesystem::path& base,
                    const std::filesystem::path& default_dictionary) {
-  r.expect_object({"schema_version", "server", "log", "dictionary", "clients", "directory"});
+  r.expect_object({"schema_version", "server", "log", "dictionary", "clients", "directory",
+                   "time_zone", "connection_request_policies", "network_policies"});
   config c;
   const auto v = r.at("schema_version");
   c.schema_version = static_cast<int>(v.integer(1, 1'000'000));
   if (c.schema_version != config_schema_version)
     v.fail(fmt::format("this npsd reads schema version {}, the file has {}",
                        config_schema_version, c.schema_version));
-  c.server = read_server(r.at("server"));
+  c.server = read_server(r.at("server"), base);
   if (const auto l = r.get("log")) c.log = read_log(*l, base);
   c.dictionary = r.has("dictionary") ? resolve(base, r.at("dictionary").non_empty_string())
                                      : default_dictionary;
@@ -138,7 +146,9 @@ config read_config(const json_reader& r, const std::filesystem::path& base,
   std::set<std::string> prefixes;
   r.at("clients").for_each([&](const json_reader& cr) {
     auto cl = read_client(cr, base);
-    if (!names.insert(cl.name).second)
+    std::string folded = cl.name;  // names compare case-insensitively, as NPS's do
+    for (auto& ch : folded) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (!names.insert(std::move(folded)).second)
       cr.at("name").fail(fmt::format("another client is already named \"{}\"", cl.name));
     if (!prefixes.insert(cl.address.to_string()).second)
       cr.at("address").fail(
@@ -146,6 +156,13 @@ config read_config(const json_reader& r, const std::filesystem::path& base,
     c.clients.push_back(std::move(cl));
   });
   c.directory = read_directory(r.at("directory"), base);
+  auto dict = radius::dictionary::load_directory(c.dictionary);
+  if (!dict) {
+    const auto where = r.has("dictionary") ? r.at("dictionary") : r;
+    where.fail(fmt::format("cannot load the dictionary: {}", dict.error().to_string()));
+  }
+  c.dict = std::make_shared<const radius::dictionary>(std::move(*dict));
+  c.pol = read_policies(r, *c.dict);
   return c;
 }
 

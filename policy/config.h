@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "policy/ip.h"
+#include "policy/model.h"
 #include "radius/expected.h"
 
 namespace npsd::policy {
@@ -55,6 +56,8 @@ struct server_config {
   std::size_t duplicate_max_entries = 65536;
   std::chrono::milliseconds shutdown_grace{5000};
   std::chrono::seconds unknown_client_log_interval{60};
+  // Unix socket for npsctl (reload, status); empty = none. Created mode 0600.
+  std::filesystem::path control_socket;
 };
 
 struct config {
@@ -63,12 +66,14 @@ struct config {
   server_config server;
   log_config log;
   std::filesystem::path dictionary;  // directory holding the "dictionary" file
+  std::shared_ptr<const radius::dictionary> dict;  // loaded from it
   std::vector<client_config> clients;
   directory_config directory;
+  policies pol;  // connection request policies and network policies
 };
 
-// Reads and validates a configuration file. Relative paths in it are resolved against the
-// file's directory. The error names the file, the JSON pointer of the field and what was
+// Reads and validates a configuration file, and loads the dictionary it names (policies are
+// checked against it). Relative paths in it are resolved against the file's directory. The error names the file, the JSON pointer of the field and what was
 // expected, and never contains a secret.
 expected<std::shared_ptr<const config>, std::string> load_config(
     const std::filesystem::path& file, const std::filesystem::path& default_dictionary);

@@ -6,6 +6,7 @@
 
 #include "policy/reason.h"
 #include "radius/crypto.h"
+#include "server/reply_builder.h"
 
 namespace npsd::server {
 
@@ -41,9 +42,15 @@ struct request_handler::exchange {
   reply_sink send;
   duplicate_key key;
   clock::time_point start = clock::now();
-  std::string user;
-  std::string password;  // cleansed on destruction
+  std::string user;         // User-Name as received
+  std::string mapped_user;  // User-Name after the CRP's attribute manipulation
+  std::string password;     // cleansed on destruction
   bool replied = false;
+  radius::packet request;   // the request after attribute manipulation (what NPs see)
+  policy::trace trace;
+  const policy::connection_request_policy* crp = nullptr;
+  const policy::network_policy* np = nullptr;
+  std::optional<ldap::account> acct;
 
   exchange(request_handler& handler, std::shared_ptr<const runtime> r, datagram dg, reply_sink s)
       : h(handler), rt(std::move(r)), d(std::move(dg)), send(std::move(s)) {}
@@ -172,48 +179,69 @@ void request_handler::handle(std::shared_ptr<const runtime> rt, datagram d, repl
     return;
   }
 
-  // Access-Request
-  if (x->req.find(radius::attr::user_name) == nullptr)
-    return finish(*x, code::access_reject, reason::malformed_request, "no User-Name");
-  if (x->req.find(radius::attr::eap_message) != nullptr)
-    return finish(*x, code::access_reject, reason::eap_type_not_processed,
-                  "EAP is not enabled on this server");
-  if (x->req.find(radius::attr::user_password) != nullptr) return authenticate_pap(std::move(x));
-  if (x->req.find(radius::attr::chap_password) != nullptr)
-    return finish(*x, code::access_reject, reason::auth_method_not_enabled, "CHAP is not enabled");
-  finish(*x, code::access_reject, reason::auth_method_not_enabled,
-         "no credentials of an enabled authentication method");
+  start_access(std::move(x));
 }
 
-void request_handler::authenticate_pap(std::shared_ptr<exchange> x) {
-  const auto* hidden = x->req.find(radius::attr::user_password);
-  auto clear =
-      radius::unhide_user_password(hidden->value, x->client->secret, x->req.authenticator);
-  if (!clear) return finish(*x, code::access_reject, reason::malformed_request,
-                            "User-Password has an invalid length");
+policy::request_facts request_handler::facts_of(const exchange& x, const radius::packet& p) {
+  policy::request_facts f;
+  f.packet = &p;
+  f.dict = x.rt->cfg->dict.get();
+  f.client = x.client;
+  f.client_address = x.d.address;
+  if (p.find(radius::attr::user_password) != nullptr) f.method = policy::auth_method::pap;
+  f.now = std::chrono::system_clock::now();
+  return f;
+}
+
+void request_handler::start_access(std::shared_ptr<exchange> x) {
+  const auto& req = x->req;
+  if (req.find(radius::attr::user_name) == nullptr)
+    return finish(*x, code::access_reject, reason::malformed_request, "no User-Name");
+  if (req.find(radius::attr::eap_message) != nullptr)
+    return finish(*x, code::access_reject, reason::eap_type_not_processed,
+                  "EAP is not enabled on this server");
+  const auto* hidden = req.find(radius::attr::user_password);
+  if (hidden == nullptr)
+    return finish(*x, code::access_reject, reason::auth_method_not_enabled,
+                  req.find(radius::attr::chap_password) != nullptr
+                      ? "CHAP cannot be checked against hashed passwords"
+                      : "no credentials of an enabled authentication method");
+  auto clear = radius::unhide_user_password(hidden->value, x->client->secret, req.authenticator);
+  if (!clear)
+    return finish(*x, code::access_reject, reason::malformed_request,
+                  "User-Password has an invalid length");
   x->password.assign(clear->begin(), clear->end());
   OPENSSL_cleanse(clear->data(), clear->size());
 
+  const auto& pol = x->rt->cfg->pol;
+  auto crp = policy::evaluate_crp(pol, facts_of(*x, req), x->trace);
+  x->crp = crp.policy;
+  if (crp.reject) {
+    const auto detail = crp.policy != nullptr
+                            ? fmt::format("rejected by connection request policy \"{}\"", crp.policy->name)
+                            : std::string("no connection request policy matched");
+    return finish(*x, code::access_reject, *crp.reject, detail);
+  }
+  x->request = std::move(crp.request);
+  if (const auto* un = x->request.find(radius::attr::user_name)) x->mapped_user = un->as_string();
+
   auto* dir = x->rt->directory.get();
-  dir->find_account(x->user, [this, x](ldap::lookup_result r) mutable {
-    switch (r.status) {
-      case ldap::lookup_status::unavailable: return discard(*x, "directory unavailable");
-      case ldap::lookup_status::not_found:
-        return finish(*x, code::access_reject, reason::no_such_user);
-      case ldap::lookup_status::found: break;
+  dir->find_account(x->mapped_user, [this, x](ldap::lookup_result r) mutable {
+    if (r.status == ldap::lookup_status::unavailable) return discard(*x, "directory unavailable");
+    if (x->crp->action == policy::crp_action::accept_without_credentials) {
+      // Credentials are not validated; a known account still brings its groups and dial-in.
+      if (r.status == ldap::lookup_status::found) x->acct = std::move(r.acct);
+      return authorize(std::move(x));
     }
-    const auto& acct = *r.acct;
-    if (!acct.enabled) return finish(*x, code::access_reject, reason::account_disabled);
-    if (acct.locked_out) return finish(*x, code::access_reject, reason::account_locked_out);
-    if (acct.dial_in_permission == ldap::dial_in::deny)
-      return finish(*x, code::access_reject, reason::dial_in_denied);
+    if (r.status == ldap::lookup_status::not_found)
+      return finish(*x, code::access_reject, reason::no_such_user);
+    x->acct = std::move(r.acct);
     auto password = std::move(x->password);
     x->password.clear();
     x->rt->directory->verify_password(
-        acct, std::move(password), [this, x](ldap::password_status s) {
+        *x->acct, std::move(password), [this, x](ldap::password_status s) {
           switch (s) {
-            case ldap::password_status::ok:
-              return finish(*x, code::access_accept, reason::success);
+            case ldap::password_status::ok: return authorize(x);
             case ldap::password_status::mismatch:
               return finish(*x, code::access_reject, reason::authentication_failed);
             case ldap::password_status::no_password:
@@ -226,12 +254,45 @@ void request_handler::authenticate_pap(std::shared_ptr<exchange> x) {
   });
 }
 
-void request_handler::finish(exchange& x, code c, reason why, std::string_view detail) {
+void request_handler::authorize(std::shared_ptr<exchange> x) {
+  if (x->acct) {
+    if (const auto why = policy::account_rejection(*x->acct))
+      return finish(*x, code::access_reject, *why);
+  }
+  const auto decision = policy::evaluate_network_policy(
+      x->rt->cfg->pol, facts_of(*x, x->request), x->acct ? &*x->acct : nullptr, x->trace);
+  x->np = decision.policy;
+  if (!decision.accept) return finish(*x, code::access_reject, decision.why, decision.detail);
+  finish(*x, code::access_accept, reason::success, {}, &decision);
+}
+
+void request_handler::finish(exchange& x, code c, reason why, std::string_view detail,
+                             const policy::np_decision* granted) {
   radius::packet reply;
   reply.code = c;
   reply.identifier = x.req.identifier;
   reply.authenticator = x.req.authenticator;
   reply.attributes.push_back({radius::attr::message_authenticator, radius::bytes(16, 0)});
+  std::string settings_error;
+  if (granted != nullptr) {
+    for (const auto* a : granted->reply) {
+      auto wire = encode_reply_attribute(*a, *x.rt->cfg->dict, x.client->secret,
+                                         x.req.authenticator);
+      if (wire) reply.attributes.push_back(std::move(*wire));
+      else settings_error = wire.error();
+    }
+    if (granted->session_timeout)
+      reply.add_uint32(radius::attr::session_timeout, *granted->session_timeout);
+    if (granted->idle_timeout)
+      reply.add_uint32(radius::attr::idle_timeout, *granted->idle_timeout);
+    reply.add(radius::attr::class_, make_class_value());
+  }
+  if (!settings_error.empty()) {  // never accept with half the configured settings
+    reply.attributes.resize(1);
+    reply.code = c = code::access_reject;
+    why = reason::internal_error;
+    detail = settings_error;
+  }
   if (c == code::access_reject) {
     if (const auto* eap = x.req.find(radius::attr::eap_message); eap && eap->value.size() >= 2)
       reply.attributes.push_back({radius::attr::eap_message, {4, eap->value[1], 0, 4}});
@@ -240,7 +301,7 @@ void request_handler::finish(exchange& x, code c, reason why, std::string_view d
     if (a.type == radius::attr::proxy_state) reply.attributes.push_back(a);
 
   auto encoded = radius::encode(reply);
-  if (!encoded) {  // only Proxy-State can make a reply too long
+  if (!encoded) {  // only Proxy-State or settings can make a reply too long
     discard(x, "reply would exceed 4096 bytes");
     return;
   }
@@ -261,26 +322,34 @@ void request_handler::finish(exchange& x, code c, reason why, std::string_view d
   }
   (c == code::access_accept ? counters_.access_accepts : counters_.access_rejects)
       .fetch_add(1, std::memory_order_relaxed);
+  log_decision(x, c == code::access_accept ? "Access-Accept" : "Access-Reject", why,
+               detail.empty() ? policy::reason_text(why) : detail, latency_us);
+}
+
+void request_handler::log_decision(const exchange& x, std::string_view result, reason why,
+                                   std::string_view text, std::int64_t latency_us) {
   const auto src = source_text(x.d);
-  log_event(spdlog::level::info, "decision",
-            {{"client", std::string_view(x.client->name)},
-             {"src", std::string_view(src)},
-             {"user", std::string_view(x.user)},
-             {"result", radius::code_name(c)},
-             {"reason", std::int64_t{policy::reason_number(why)}},
-             {"reason_text", detail.empty() ? policy::reason_text(why) : detail},
-             {"latency_us", std::int64_t{latency_us}}});
+  std::vector<log_field> f{{"client", std::string_view(x.client->name)},
+                           {"src", std::string_view(src)},
+                           {"user", std::string_view(x.user)}};
+  if (!x.mapped_user.empty() && x.mapped_user != x.user)
+    f.push_back({"mapped_user", std::string_view(x.mapped_user)});
+  f.push_back({"result", result});
+  if (result != "discarded") f.push_back({"reason", std::int64_t{policy::reason_number(why)}});
+  f.push_back({"reason_text", text});
+  if (x.crp != nullptr) f.push_back({"crp", std::string_view(x.crp->name)});
+  if (x.np != nullptr) f.push_back({"np", std::string_view(x.np->name)});
+  if (latency_us >= 0) f.push_back({"latency_us", latency_us});
+  log_event(result == "discarded" ? spdlog::level::warn : spdlog::level::info, "decision", f);
+  if (spdlog::should_log(spdlog::level::debug) && !x.trace.empty())
+    log_event(spdlog::level::debug, "decision trace",
+              {{"user", std::string_view(x.user)},
+               {"trace", std::string_view(policy::format_trace(x.trace))}});
 }
 
 void request_handler::discard(exchange& x, std::string_view why) {
   counters_.discarded.fetch_add(1, std::memory_order_relaxed);
-  const auto src = source_text(x.d);
-  log_event(spdlog::level::warn, "decision",
-            {{"client", std::string_view(x.client->name)},
-             {"src", std::string_view(src)},
-             {"user", std::string_view(x.user)},
-             {"result", "discarded"},
-             {"reason_text", why}});
+  log_decision(x, "discarded", reason::success, why, -1);
 }
 
 }  // namespace npsd::server

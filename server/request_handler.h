@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "policy/config.h"
+#include "policy/evaluate.h"
 #include "policy/reason.h"
 #include "radius/packet.h"
 #include "server/counters.h"
@@ -41,9 +42,14 @@ class request_handler {
   struct exchange;
   friend struct exchange;
 
-  void authenticate_pap(std::shared_ptr<exchange> x);
-  void finish(exchange& x, radius::code code, policy::reason why, std::string_view detail = {});
+  void start_access(std::shared_ptr<exchange> x);
+  void authorize(std::shared_ptr<exchange> x);
+  static policy::request_facts facts_of(const exchange& x, const radius::packet& p);
+  void finish(exchange& x, radius::code code, policy::reason why, std::string_view detail = {},
+              const policy::np_decision* granted = nullptr);
   void discard(exchange& x, std::string_view why);
+  void log_decision(const exchange& x, std::string_view result, policy::reason why,
+                    std::string_view text, std::int64_t latency_us);
   void drop_limited(std::string_view what, const datagram& d, std::initializer_list<log_field> f);
 
   counters& counters_;

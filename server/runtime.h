@@ -7,21 +7,15 @@
 #include "policy/config.h"
 #include "server/client_table.h"
 
-namespace npsd::radius {
-class dictionary;
-}
-
 namespace npsd::server {
 
 struct runtime {
-  std::shared_ptr<const policy::config> cfg;
-  std::shared_ptr<const radius::dictionary> dict;
+  std::shared_ptr<const policy::config> cfg;  // holds the dictionary and the policies
   std::shared_ptr<ldap::directory> directory;
   client_table clients;
 
-  runtime(std::shared_ptr<const policy::config> c, std::shared_ptr<const radius::dictionary> d,
-          std::shared_ptr<ldap::directory> dir)
-      : cfg(std::move(c)), dict(std::move(d)), directory(std::move(dir)), clients(cfg->clients) {}
+  runtime(std::shared_ptr<const policy::config> c, std::shared_ptr<ldap::directory> dir)
+      : cfg(std::move(c)), directory(std::move(dir)), clients(cfg->clients) {}
 };
 
 }  // namespace npsd::server

@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -13,7 +14,7 @@
 
 #include "ldap/local_directory.h"
 #include "policy/config.h"
-#include "radius/dictionary.h"
+#include "server/control_socket.h"
 #include "server/log.h"
 #include "server/udp_listener.h"
 
@@ -44,20 +45,26 @@ std::shared_ptr<ldap::directory> make_directory(const policy::directory_config& 
   return std::make_shared<ldap::local_directory>(std::move(*db), std::move(offload), cache);
 }
 
+// The configuration holds shared secrets: say so when others can read it.
+void warn_if_readable_by_others(const std::filesystem::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) == 0 && (st.st_mode & S_IROTH) != 0)
+    log_event(spdlog::level::warn,
+              "the configuration file is readable by other users and holds shared secrets "
+              "(chmod 600 it)",
+              {{"file", file.string()}});
+}
+
 }  // namespace
 
 expected<std::shared_ptr<const runtime>, std::string> load_runtime(const server_options& opts,
                                                                    asio::thread_pool* compute) {
   auto cfg = policy::load_config(opts.config_file, opts.default_dictionary);
   if (!cfg) return unexpected(cfg.error());
-  auto dict = radius::dictionary::load_directory((*cfg)->dictionary);
-  if (!dict) return unexpected(fmt::format("dictionary: {}", dict.error().to_string()));
   std::string error;
   auto dir = make_directory((*cfg)->directory, compute, error);
   if (!dir) return unexpected(error);
-  return std::shared_ptr<const runtime>(std::make_shared<runtime>(
-      std::move(*cfg), std::make_shared<const radius::dictionary>(std::move(*dict)),
-      std::move(dir)));
+  return std::shared_ptr<const runtime>(std::make_shared<runtime>(std::move(*cfg), std::move(dir)));
 }
 
 server::server(server_options opts) : opts_(std::move(opts)) {}
@@ -100,6 +107,7 @@ int server::run() {
     return 2;
   }
   runtime_ = std::move(*rt);
+  warn_if_readable_by_others(opts_.config_file);
 
   asio::io_context io;
   request_handler handler(counters_, sc.duplicate_ttl, sc.duplicate_max_entries,
@@ -130,6 +138,18 @@ int server::run() {
                {"address", std::string_view(addr)},
                {"port", std::int64_t{ep.port()}}});
   }
+  std::unique_ptr<control_socket> control;
+  if (!sc.control_socket.empty()) {
+    try {
+      control = std::make_unique<control_socket>(
+          io, sc.control_socket, [this](const nlohmann::json& r) { return this->control(r); });
+    } catch (const std::exception& e) {
+      log_event(spdlog::level::critical, "cannot open the control socket",
+                {{"path", sc.control_socket.string()}, {"error", e.what()}});
+      return 1;
+    }
+    ready["control_socket"] = sc.control_socket.string();
+  }
   ready_json_ = ready.dump();
 
   bool stopping = false;
@@ -151,7 +171,7 @@ int server::run() {
       [&](boost::system::error_code ec, int sig) {
         if (ec) return;
         if (sig == SIGHUP) {
-          reload();
+          (void)reload();
           signals.async_wait(on_signal);
           return;
         }
@@ -160,12 +180,14 @@ int server::run() {
         log_event(spdlog::level::info, "shutting down: no new requests, finishing those in flight",
                   {{"signal", std::int64_t{sig}}, {"in_flight", std::uint64_t{handler.in_flight()}}});
         for (auto& l : listeners) l->stop();
+        if (control) control->stop();
         *drain_deadline_holder = std::chrono::steady_clock::now() + current()->cfg->server.shutdown_grace;
         wait_for_drain();
       };
   signals.async_wait(on_signal);
 
   for (auto& l : listeners) l->start();
+  if (control) control->start();
   write_ready_file();
   log_event(spdlog::level::info, "npsd ready",
             {{"clients", std::uint64_t{runtime_->cfg->clients.size()}},
@@ -180,6 +202,7 @@ int server::run() {
   compute.stop();
   compute.join();
   listeners.clear();
+  control.reset();
   if (!opts_.ready_file.empty()) {
     std::error_code ignored;
     std::filesystem::remove(opts_.ready_file, ignored);
@@ -196,13 +219,14 @@ int server::run() {
   return 0;
 }
 
-void server::reload() {
+expected<std::string, std::string> server::reload() {
+  std::lock_guard serial(reload_mu_);
   const auto old = current();
   auto rt = load_runtime(opts_, compute_);
   if (!rt) {
     log_event(spdlog::level::err, "reload refused: keeping the running configuration",
               {{"error", rt.error()}});
-    return;
+    return unexpected(rt.error());
   }
   const auto& now = (*rt)->cfg->server;
   const auto& before = old->cfg->server;
@@ -211,22 +235,65 @@ void server::reload() {
     same_listeners = now.listeners[i].address == before.listeners[i].address &&
                      now.listeners[i].port == before.listeners[i].port &&
                      now.listeners[i].kind == before.listeners[i].kind;
+  std::string notes;
   if (!same_listeners || now.threads != before.threads ||
-      now.compute_threads != before.compute_threads)
-    log_event(spdlog::level::warn,
-              "reload: listener and thread changes take effect only after a restart");
+      now.compute_threads != before.compute_threads || now.control_socket != before.control_socket)
+    notes += "; listener, thread and control socket changes take effect after a restart";
   // The logger is shared by every thread: only its level changes while running.
   const auto& log_now = (*rt)->cfg->log;
   const auto& log_before = old->cfg->log;
   if (log_now.file != log_before.file || log_now.format != log_before.format)
-    log_event(spdlog::level::warn, "reload: log file and format changes take effect only after a restart");
+    notes += "; log file and format changes take effect after a restart";
   spdlog::default_logger()->set_level(spdlog::level::from_str(log_now.level));
+  warn_if_readable_by_others(opts_.config_file);
+  std::uint64_t generation = 0;
   {
     std::lock_guard lock(runtime_mu_);
     runtime_ = std::move(*rt);
+    generation = ++generation_;
   }
+  const auto c = current();
+  auto message = fmt::format(
+      "clients: {}, connection request policies: {}, network policies: {}{}",
+      c->cfg->clients.size(), c->cfg->pol.crps.size(), c->cfg->pol.nps.size(), notes);
   log_event(spdlog::level::info, "configuration reloaded",
-            {{"clients", std::uint64_t{current()->cfg->clients.size()}}});
+            {{"generation", generation},
+             {"clients", std::uint64_t{c->cfg->clients.size()}},
+             {"connection_request_policies", std::uint64_t{c->cfg->pol.crps.size()}},
+             {"network_policies", std::uint64_t{c->cfg->pol.nps.size()}}});
+  if (!notes.empty()) log_event(spdlog::level::warn, notes.substr(2));
+  return message;
+}
+
+nlohmann::json server::control(const nlohmann::json& request) {
+  const auto command = request.is_object() && request.contains("command") &&
+                               request["command"].is_string()
+                           ? request["command"].get<std::string>()
+                           : std::string();
+  if (command == "reload") {
+    const auto r = reload();
+    if (!r) return {{"ok", false}, {"error", r.error()}};
+    std::lock_guard lock(runtime_mu_);
+    return {{"ok", true}, {"message", *r}, {"generation", generation_}};
+  }
+  if (command == "status") {
+    std::lock_guard lock(runtime_mu_);
+    return {{"ok", true},
+            {"pid", ::getpid()},
+            {"generation", generation_},
+            {"config", opts_.config_file.string()},
+            {"counters",
+             {{"received", counters_.received.load()},
+              {"access_accepts", counters_.access_accepts.load()},
+              {"access_rejects", counters_.access_rejects.load()},
+              {"discarded", counters_.discarded.load()},
+              {"dropped_unknown_client", counters_.unknown_client.load()},
+              {"dropped_malformed", counters_.malformed.load()},
+              {"dropped_bad_message_authenticator", counters_.bad_message_authenticator.load()},
+              {"duplicates_replayed", counters_.duplicates_replayed.load()},
+              {"overload_dropped", counters_.overload_dropped.load()}}}};
+  }
+  return {{"ok", false}, {"error", "unknown command (expected \"reload\" or \"status\")"}};
 }
 
 }  // namespace npsd::server

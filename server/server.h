@@ -9,6 +9,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <nlohmann/json.hpp>
 
 #include "radius/expected.h"
 #include "server/counters.h"
@@ -36,7 +37,9 @@ class server {
   int run();
 
  private:
-  void reload();
+  // Loads and swaps in the configuration: the message to report, or why it was refused.
+  expected<std::string, std::string> reload();
+  nlohmann::json control(const nlohmann::json& request);
   std::shared_ptr<const runtime> current() const;
   void write_ready_file() const;
 
@@ -45,6 +48,8 @@ class server {
   std::string ready_json_;
   std::shared_ptr<const runtime> runtime_;
   mutable std::mutex runtime_mu_;
+  std::mutex reload_mu_;  // one reload at a time (SIGHUP and npsctl may race)
+  std::uint64_t generation_ = 1;
   counters counters_;
 };
 

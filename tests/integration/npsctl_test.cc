@@ -20,7 +20,9 @@ struct npsctl_fixture {
   "schema_version": 1,
   "server": { "threads": 1, "listen": [ { "type": "auth", "address": "127.0.0.1", "port": 0 } ] },
   "clients": [ { "name": "loopback", "address": "127.0.0.1", "secret": "testing123" } ],
-  "directory": { "backend": "local", "users_file": "users.json" }
+  "directory": { "backend": "local", "users_file": "users.json" },
+  "network_policies": [ { "name": "VPN Users", "access": "grant",
+                          "conditions": { "user_groups": ["VPN Users"] } } ]
 })");
   }
   command_result ctl(const std::string& args, const std::string& stdin_text = "") const {

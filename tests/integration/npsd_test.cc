@@ -36,7 +36,8 @@ std::string config_json(const std::string& client_secret, const std::string& ext
     { "name": "loopback", "address": "127.0.0.1", "secret": ")" + client_secret + R"(" }
     )" + extra_client + R"(
   ],
-  "directory": { "backend": "local", "users_file": "users.json" }
+  "directory": { "backend": "local", "users_file": "users.json" },
+  "network_policies": [ { "name": "Everyone", "access": "grant" } ]
 })";
 }
 
@@ -217,7 +218,8 @@ TEST_CASE("IPv6 listener and client, and JSON log lines with stable fields") {
   "server": { "listen": [ { "type": "auth", "address": "::1", "port": 0 } ] },
   "log": { "format": "json" },
   "clients": [ { "name": "v6-nas", "address": "::1/128", "secret": "v6-secret" } ],
-  "directory": { "backend": "local", "users_file": "users.json" }
+  "directory": { "backend": "local", "users_file": "users.json" },
+  "network_policies": [ { "name": "Everyone", "access": "grant" } ]
 })");
   temp_dir run_dir;
   npsd_process v6(base.config, run_dir.path);
@@ -413,4 +415,11 @@ TEST_CASE("npsd --check validates a configuration: exit 0, or 2 naming the field
   r = run(std::string(NPSD_BINARY) + " --check --config " + (dir.path / "unknown.json").string());
   CHECK(r.exit_code == 2);
   CHECK_MESSAGE(r.output.find("unknown key \"surprise\"") != std::string::npos, r.output);
+}
+
+TEST_CASE("the shipped example configurations validate") {
+  for (const char* example : {"examples/demo/npsd.json", "examples/always-on-vpn/npsd.json"}) {
+    const auto r = run(std::string(NPSD_BINARY) + " --check --config " + NPSD_SOURCE_DIR + "/" + example);
+    CHECK_MESSAGE(r.exit_code == 0, example, "\n", r.output);
+  }
 }

@@ -15,7 +15,7 @@ const char* minimal = R"({
 })";
 
 std::string error_of(const std::string& text) {
-  const auto c = parse_config(text, "npsd.json", "/etc/npsd", "/usr/share/npsd/dictionaries");
+  const auto c = parse_config(text, "npsd.json", "/etc/npsd", NPSD_DICTIONARY_DIR);
   REQUIRE_FALSE(c.has_value());
   return c.error();
 }
@@ -29,7 +29,7 @@ std::string with(const std::string& from, const std::string& to) {
 }  // namespace
 
 TEST_CASE("a minimal configuration gets safe defaults") {
-  const auto c = parse_config(minimal, "npsd.json", "/etc/npsd", "/dict");
+  const auto c = parse_config(minimal, "npsd.json", "/etc/npsd", NPSD_DICTIONARY_DIR);
   REQUIRE(c);
   const auto& cfg = **c;
   REQUIRE(cfg.server.listeners.size() == 1);
@@ -37,7 +37,7 @@ TEST_CASE("a minimal configuration gets safe defaults") {
   CHECK(cfg.clients[0].require_message_authenticator);
   CHECK(cfg.clients[0].address.to_string() == "10.0.0.0/24");
   CHECK(cfg.directory.users_file == "/etc/npsd/users.json");
-  CHECK(cfg.dictionary == "/dict");
+  CHECK(cfg.dictionary == NPSD_DICTIONARY_DIR);
   CHECK(cfg.server.duplicate_max_entries == 65536);
   CHECK(cfg.server.max_pending_requests == 4096);
   CHECK(cfg.log.format == log_format::text);
@@ -72,9 +72,9 @@ TEST_CASE("a secret never appears in an error") {
 
 TEST_CASE("duplicate clients and listeners are refused") {
   auto two = with(R"("secret": "s3cret" })",
-                  R"("secret": "s3cret" }, { "name": "rras1", "address": "10.1.0.1", "secret": "x" })");
+                  R"("secret": "s3cret" }, { "name": "RRAS1", "address": "10.1.0.1", "secret": "x" })");
   CHECK(error_of(two) ==
-        "npsd.json: /clients/1/name: another client is already named \"rras1\"");
+        "npsd.json: /clients/1/name: another client is already named \"RRAS1\"");
   auto same_addr = with(R"("secret": "s3cret" })",
                         R"("secret": "s3cret" }, { "name": "b", "address": "10.0.0.0/24", "secret": "x" })");
   CHECK(error_of(same_addr).find("/clients/1/address") != std::string::npos);
