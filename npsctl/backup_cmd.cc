@@ -212,7 +212,7 @@ void add_import(CLI::App& app) {
     }
     // npsd also needs the user file the configuration names.
     const auto checked = check_config(f.doc, f.path, f.dictionary_dir);
-    if (checked) {
+    if (checked && (*checked)->directory.backend == ldap::directory_backend::local) {
       const auto users = ldap::local_directory::load_user_file((*checked)->directory.users_file);
       if (!users) fmt::print(stderr, "warning: {}\n", users.error());
     }

@@ -256,14 +256,7 @@ void add_client_remove(CLI::App& client) {
     const auto removed = clients[index]["name"].get<std::string>();
     clients.erase(clients.begin() + static_cast<std::ptrdiff_t>(index));
     save_config(f);
-    if (o->cfg.json) {
-      ordered_json out = ordered_json::object();
-      out["removed"] = removed;
-      fmt::print("{}\n", out.dump(2));
-      return;
-    }
-    fmt::print("removed {} {} from {}\n", noun, quote(removed), f.path.string());
-    fmt::print("npsd applies it when it reloads its configuration (npsctl reload)\n");
+    report_removed(noun, removed, f, o->cfg.json);
   });
 }
 

@@ -110,18 +110,14 @@ ordered_json parse_match(const std::string& spec) {
   return a;
 }
 
-const condition_spec& find_spec(const std::string& name) {
-  const auto want = option_word(name);
-  for (const auto& s : catalogue)
-    if (want == option_word(s.option) || want == option_word(s.key)) return s;
-  std::vector<std::string> known;
-  for (const auto& s : catalogue) known.push_back(option_word(s.option));
-  bad(fmt::format("--clear-condition {}: no such condition (one of: {})", name, join(known)));
-}
-
 }  // namespace
 
 std::span<const condition_spec> condition_catalogue() { return catalogue; }
+
+void no_such_entry(const std::string& name, std::string_view option, std::string_view what,
+                   const std::vector<std::string>& known) {
+  bad(fmt::format("{} {}: no such {} (one of: {})", option, name, what, join(known)));
+}
 
 std::string option_word(std::string_view s) {
   while (!s.empty() && s.front() == '-') s.remove_prefix(1);
@@ -213,7 +209,9 @@ void add_condition_options(CLI::App* cmd, condition_options& o, policy_type type
 
 void apply_conditions(const condition_options& o, ordered_json& conditions) {
   if (!conditions.is_object()) conditions = ordered_json::object();
-  for (const auto& name : o.clear) conditions.erase(find_spec(name).key);
+  for (const auto& name : o.clear)
+    conditions.erase(
+        find_in_catalogue(condition_catalogue(), name, "--clear-condition", "condition").key);
   bool day_time_given = false;
   for (const auto& s : catalogue) {
     if (s.kind == condition_kind::regex) {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace CLI {
@@ -64,5 +65,22 @@ nlohmann::ordered_json value_or_number(const std::string& text);
 // "--NAS_Port-Type" -> "nas-port-type": how --clear-condition and --clear-constraint compare
 // an option name or a JSON key.
 std::string option_word(std::string_view s);
+
+// Exit 2: "OPTION NAME: no such WHAT (one of: KNOWN)".
+[[noreturn]] void no_such_entry(const std::string& name, std::string_view option,
+                                std::string_view what, const std::vector<std::string>& known);
+
+// The entry of a catalogue (conditions, constraints) whose option or JSON key is `name`, as
+// option_word compares them; exit 2 otherwise (no_such_entry, listing the options).
+template <class Spec>
+const Spec& find_in_catalogue(std::span<const Spec> catalogue, const std::string& name,
+                              std::string_view option, std::string_view what) {
+  const auto want = option_word(name);
+  for (const auto& s : catalogue)
+    if (want == option_word(s.option) || want == option_word(s.key)) return s;
+  std::vector<std::string> known;
+  for (const auto& s : catalogue) known.push_back(option_word(s.option));
+  no_such_entry(name, option, what, known);
+}
 
 }  // namespace npsd::npsctl

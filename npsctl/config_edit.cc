@@ -81,6 +81,18 @@ std::shared_ptr<const policy::config> save_config(config_file& f) {
   return std::move(*checked);
 }
 
+void report_removed(std::string_view noun, const std::string& name, const config_file& f,
+                    bool json) {
+  if (json) {
+    ordered_json out = ordered_json::object();
+    out["removed"] = name;
+    fmt::print("{}\n", out.dump(2));
+    return;
+  }
+  fmt::print("removed {} {} from {}\n", noun, quote(name), f.path.string());
+  fmt::print("npsd applies it when it reloads its configuration (npsctl reload)\n");
+}
+
 std::string quote(std::string_view s) { return fmt::format("\"{}\"", s); }
 
 std::size_t require_entry(const ordered_json& doc, const char* array, std::string_view noun,

@@ -52,6 +52,11 @@ expected<std::shared_ptr<const policy::config>, std::string> check_config(
 // Validates f.doc and replaces the file (exit 2 and nothing written when invalid).
 std::shared_ptr<const policy::config> save_config(config_file& f);
 
+// After removing the entry `name` from f: "removed NOUN "NAME" from FILE" and the reload note,
+// or with --json {"removed": NAME}.
+void report_removed(std::string_view noun, const std::string& name, const config_file& f,
+                    bool json);
+
 // "\"name\""
 std::string quote(std::string_view s);
 

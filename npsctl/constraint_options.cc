@@ -27,17 +27,6 @@ constexpr constraint_spec catalogue[] = {
     {"nas_port_type", "--constraint-nas-port-type", "NAS Port Type"},
 };
 
-const char* find_key(const std::string& name) {
-  const auto want = option_word(name);
-  for (const auto& s : catalogue)
-    if (want == option_word(s.option) || want == option_word(s.key)) return s.key;
-  std::vector<std::string> known;
-  for (const auto& s : catalogue) known.push_back(option_word(s.option));
-  throw command_error(exit_bad_input,
-                      fmt::format("--clear-constraint {}: no such constraint (one of: {})", name,
-                                  join(known)));
-}
-
 }  // namespace
 
 std::span<const constraint_spec> constraint_catalogue() { return catalogue; }
@@ -81,7 +70,8 @@ void add_constraint_options(CLI::App* cmd, constraint_options& o, bool for_set) 
 
 void apply_constraints(const constraint_options& o, ordered_json& c) {
   if (!c.is_object()) c = ordered_json::object();
-  for (const auto& name : o.clear) c.erase(find_key(name));
+  for (const auto& name : o.clear)
+    c.erase(find_in_catalogue(constraint_catalogue(), name, "--clear-constraint", "constraint").key);
   if (!o.auth_methods.empty()) {
     ordered_json arr = ordered_json::array();
     for (const auto& m : o.auth_methods) {

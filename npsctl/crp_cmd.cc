@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,16 +17,6 @@
 namespace npsd::npsctl {
 
 namespace {
-
-const policy_kind& kind = connection_request_policies;
-
-struct crp_options {
-  policy_options common;
-  std::optional<std::string> action;
-  std::vector<std::string> rewrite;
-  std::vector<std::string> strip_realm;
-  bool clear_manipulations = false;
-};
 
 [[noreturn]] void bad(const std::string& what) { throw command_error(exit_bad_input, what); }
 
@@ -88,92 +79,63 @@ std::string action_value(const std::string& a) {
   return out;
 }
 
-void add_specific_options(CLI::App* cmd, crp_options& o, bool for_set) {
-  cmd->add_option("--action", o.action,
-                  "authenticate (on this server; the default), accept-without-credentials "
-                  "(PAP/CHAP only) or reject")
-      ->check(CLI::IsMember({"authenticate", "accept-without-credentials", "reject",
-                             "accept_without_credentials"},
-                            CLI::ignore_case));
-  const char* group = "Attribute manipulation (before authentication)";
-  cmd->add_option("--rewrite", o.rewrite,
-                  "Regex find/replace: 'ATTR/FIND/REPLACE' with ATTR User-Name, "
-                  "Called-Station-Id or Calling-Station-Id; $1 references; repeatable")
-      ->allow_extra_args(false)
-      ->group(group);
-  cmd->add_option("--strip-realm", o.strip_realm,
-                  "Remove '@SUFFIX' from the end of User-Name (find @SUFFIX$ replace \"\")")
-      ->allow_extra_args(false)
-      ->group(group);
-  if (for_set)
-    cmd->add_flag("--clear-manipulations", o.clear_manipulations,
-                  "Remove every manipulation (before adding the ones given)")
+// The action and the attribute manipulations: what only a connection request policy has.
+class crp_specifics final : public policy_specifics {
+ public:
+  void add_options(CLI::App* cmd, bool for_set) override {
+    cmd->add_option("--action", action_,
+                    "authenticate (on this server; the default), accept-without-credentials "
+                    "(PAP/CHAP only) or reject")
+        ->check(CLI::IsMember({"authenticate", "accept-without-credentials", "reject",
+                               "accept_without_credentials"},
+                              CLI::ignore_case));
+    const char* group = "Attribute manipulation (before authentication)";
+    cmd->add_option("--rewrite", rewrite_,
+                    "Regex find/replace: 'ATTR/FIND/REPLACE' with ATTR User-Name, "
+                    "Called-Station-Id or Calling-Station-Id; $1 references; repeatable")
+        ->allow_extra_args(false)
         ->group(group);
-}
-
-void apply_specific(const crp_options& o, ordered_json& p) {
-  if (o.action) p["action"] = action_value(*o.action);
-  if (o.clear_manipulations) p.erase("manipulations");
-  ordered_json added = ordered_json::array();
-  for (const auto& s : o.strip_realm) added.push_back(strip_realm(s));
-  for (const auto& r : o.rewrite) added.push_back(parse_rewrite(r));
-  if (!added.empty()) {
-    if (!p.contains("manipulations") || !p["manipulations"].is_array())
-      p["manipulations"] = ordered_json::array();
-    for (auto& m : added) p["manipulations"].push_back(std::move(m));
+    cmd->add_option("--strip-realm", strip_realm_,
+                    "Remove '@SUFFIX' from the end of User-Name (find @SUFFIX$ replace \"\")")
+        ->allow_extra_args(false)
+        ->group(group);
+    if (for_set)
+      cmd->add_flag("--clear-manipulations", clear_manipulations_,
+                    "Remove every manipulation (before adding the ones given)")
+          ->group(group);
   }
-}
 
-void add_crp_add(CLI::App& crp) {
-  auto o = std::make_shared<crp_options>();
-  auto* cmd = crp.add_subcommand("add", "Add a connection request policy");
-  add_policy_options(cmd, o->common, kind, false);
-  add_specific_options(cmd, *o, false);
-  cmd->callback([o] {
-    auto f = open_config(o->common.cfg);
-    bool materialized = false;
-    auto& array = editable_policies(f.doc, kind, &materialized);
-    require_unique_name(f.doc, kind.key, kind.noun, o->common.name);
-    auto p = new_policy(o->common);
-    p["action"] = "authenticate";
-    apply_specific(*o, p);
-    const auto index = insert_policy(array, std::move(p), o->common);
-    save_config(f);
-    report_policy("added", array[index], kind, f, o->common.cfg.json, materialized);
-  });
-}
+  void init(ordered_json& p) const override { p["action"] = "authenticate"; }
 
-void add_crp_set(CLI::App& crp) {
-  auto o = std::make_shared<crp_options>();
-  auto* cmd = crp.add_subcommand(
-      "set",
-      "Change a connection request policy: each condition given replaces that condition; "
-      "--rewrite/--strip-realm add manipulations");
-  add_policy_options(cmd, o->common, kind, true);
-  add_specific_options(cmd, *o, true);
-  cmd->callback([o] {
-    auto f = open_config(o->common.cfg);
-    bool materialized = false;
-    auto& array = editable_policies(f.doc, kind, &materialized);
-    auto index = require_entry(f.doc, kind.key, kind.noun, o->common.name);
-    apply_specific(*o, array[index]);
-    index = update_policy(array, index, o->common, kind);
-    save_config(f);
-    report_policy("changed", array[index], kind, f, o->common.cfg.json, materialized);
-    warn_if_no_enabled_crp(f.doc);
-  });
-}
+  void apply(ordered_json& p) const override {
+    if (action_) p["action"] = action_value(*action_);
+    if (clear_manipulations_) p.erase("manipulations");
+    ordered_json added = ordered_json::array();
+    for (const auto& s : strip_realm_) added.push_back(strip_realm(s));
+    for (const auto& r : rewrite_) added.push_back(parse_rewrite(r));
+    if (!added.empty()) {
+      if (!p.contains("manipulations") || !p["manipulations"].is_array())
+        p["manipulations"] = ordered_json::array();
+      for (auto& m : added) p["manipulations"].push_back(std::move(m));
+    }
+  }
+
+ private:
+  std::optional<std::string> action_;
+  std::vector<std::string> rewrite_;
+  std::vector<std::string> strip_realm_;
+  bool clear_manipulations_ = false;
+};
 
 }  // namespace
 
 void add_crp_commands(CLI::App& app) {
-  auto* crp = app.add_subcommand(
-      "crp", "Manage connection request policies (which requests are taken, and how)");
-  crp->require_subcommand(1);
-  add_crp_add(*crp);
-  add_policy_view_commands(*crp, kind);
-  add_crp_set(*crp);
-  add_policy_remove_move_commands(*crp, kind);
+  add_policy_group(
+      app, "crp", connection_request_policies,
+      {"Manage connection request policies (which requests are taken, and how)",
+       "Change a connection request policy: each condition given replaces that condition; "
+       "--rewrite/--strip-realm add manipulations"},
+      [] { return std::make_shared<crp_specifics>(); });
 }
 
 }  // namespace npsd::npsctl

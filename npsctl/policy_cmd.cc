@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,19 +17,6 @@
 namespace npsd::npsctl {
 
 namespace {
-
-const policy_kind& kind = network_policies;
-
-struct np_options {
-  policy_options common;
-  std::optional<std::string> access;
-  bool ignore_dial_in = false;              // add
-  std::optional<bool> ignore_dial_in_set;  // set
-  constraint_options constraints;
-  bool clear_constraints = false;
-  std::vector<std::string> reply;
-  bool clear_reply = false;
-};
 
 // "Name=value" or "Name:TAG=value".
 ordered_json parse_reply(const std::string& spec) {
@@ -56,105 +44,82 @@ ordered_json parse_reply(const std::string& spec) {
   return a;
 }
 
-void add_specific_options(CLI::App* cmd, np_options& o, bool for_set) {
-  auto* access = cmd->add_option("--access", o.access, "Access permission: grant or deny")
-                     ->check(CLI::IsMember({"grant", "deny"}, CLI::ignore_case));
-  if (for_set) {
-    cmd->add_option("--ignore-dial-in", o.ignore_dial_in_set,
-                    "true: ignore the account's dial-in permission; false: honour it");
-    cmd->add_flag("--clear-constraints", o.clear_constraints,
-                  "Remove every constraint (before applying the constraint options given)");
-  } else {
-    access->required();
-    cmd->add_flag("--ignore-dial-in", o.ignore_dial_in,
-                  "Ignore the user account's dial-in permission");
-  }
-  add_constraint_options(cmd, o.constraints, for_set);
-  const char* group = "Settings";
-  cmd->add_option("--reply", o.reply,
-                  "RADIUS attribute returned in the Access-Accept: 'Name=value', or "
-                  "'Name:TAG=value' for tagged ones (Tunnel-Type:1=VLAN); repeatable")
-      ->allow_extra_args(false)
-      ->group(group);
-  if (for_set)
-    cmd->add_flag("--clear-reply", o.clear_reply,
-                  "Remove every reply attribute (before adding the ones given)")
+// Access permission, dial-in, constraints and reply attributes: what only a network policy has.
+class np_specifics final : public policy_specifics {
+ public:
+  void add_options(CLI::App* cmd, bool for_set) override {
+    auto* access = cmd->add_option("--access", access_, "Access permission: grant or deny")
+                       ->check(CLI::IsMember({"grant", "deny"}, CLI::ignore_case));
+    if (for_set) {
+      cmd->add_option("--ignore-dial-in", ignore_dial_in_set_,
+                      "true: ignore the account's dial-in permission; false: honour it");
+      cmd->add_flag("--clear-constraints", clear_constraints_,
+                    "Remove every constraint (before applying the constraint options given)");
+    } else {
+      access->required();
+      cmd->add_flag("--ignore-dial-in", ignore_dial_in_,
+                    "Ignore the user account's dial-in permission");
+    }
+    add_constraint_options(cmd, constraints_, for_set);
+    const char* group = "Settings";
+    cmd->add_option("--reply", reply_,
+                    "RADIUS attribute returned in the Access-Accept: 'Name=value', or "
+                    "'Name:TAG=value' for tagged ones (Tunnel-Type:1=VLAN); repeatable")
+        ->allow_extra_args(false)
         ->group(group);
-}
-
-void apply_specific(const np_options& o, ordered_json& p) {
-  if (o.access) p["access"] = fold_case(*o.access);
-  if (o.ignore_dial_in_set) p["ignore_dial_in"] = *o.ignore_dial_in_set;
-  ordered_json cons = o.clear_constraints ? ordered_json::object()
-                                          : p.value("constraints", ordered_json::object());
-  apply_constraints(o.constraints, cons);
-  if (cons.empty())
-    p.erase("constraints");
-  else
-    p["constraints"] = std::move(cons);
-  if (o.clear_reply && p.contains("settings") && p["settings"].is_object())
-    p["settings"].erase("attributes");
-  if (!o.reply.empty()) {
-    if (!p.contains("settings") || !p["settings"].is_object())
-      p["settings"] = ordered_json::object();
-    auto& attrs = p["settings"]["attributes"];
-    if (!attrs.is_array()) attrs = ordered_json::array();
-    for (const auto& r : o.reply) attrs.push_back(parse_reply(r));
+    if (for_set)
+      cmd->add_flag("--clear-reply", clear_reply_,
+                    "Remove every reply attribute (before adding the ones given)")
+          ->group(group);
   }
-  if (p.contains("settings") && p["settings"].is_object() && p["settings"].empty())
-    p.erase("settings");
-}
 
-void add_policy_add(CLI::App& policy) {
-  auto o = std::make_shared<np_options>();
-  auto* cmd = policy.add_subcommand("add", "Add a network policy");
-  add_policy_options(cmd, o->common, kind, false);
-  add_specific_options(cmd, *o, false);
-  cmd->callback([o] {
-    auto f = open_config(o->common.cfg);
-    bool materialized = false;
-    auto& array = editable_policies(f.doc, kind, &materialized);
-    require_unique_name(f.doc, kind.key, kind.noun, o->common.name);
-    auto p = new_policy(o->common);
+  void init(ordered_json& p) const override {
     p["access"] = "grant";
-    p["ignore_dial_in"] = o->ignore_dial_in;
-    apply_specific(*o, p);
-    const auto index = insert_policy(array, std::move(p), o->common);
-    save_config(f);
-    report_policy("added", array[index], kind, f, o->common.cfg.json, materialized);
-  });
-}
+    p["ignore_dial_in"] = ignore_dial_in_;
+  }
 
-void add_policy_set(CLI::App& policy) {
-  auto o = std::make_shared<np_options>();
-  auto* cmd = policy.add_subcommand(
-      "set",
-      "Change a network policy: each condition or constraint given replaces that one; --reply "
-      "adds attributes");
-  add_policy_options(cmd, o->common, kind, true);
-  add_specific_options(cmd, *o, true);
-  cmd->callback([o] {
-    auto f = open_config(o->common.cfg);
-    bool materialized = false;
-    auto& array = editable_policies(f.doc, kind, &materialized);
-    auto index = require_entry(f.doc, kind.key, kind.noun, o->common.name);
-    apply_specific(*o, array[index]);
-    index = update_policy(array, index, o->common, kind);
-    save_config(f);
-    report_policy("changed", array[index], kind, f, o->common.cfg.json, materialized);
-  });
-}
+  void apply(ordered_json& p) const override {
+    if (access_) p["access"] = fold_case(*access_);
+    if (ignore_dial_in_set_) p["ignore_dial_in"] = *ignore_dial_in_set_;
+    ordered_json cons = clear_constraints_ ? ordered_json::object()
+                                           : p.value("constraints", ordered_json::object());
+    apply_constraints(constraints_, cons);
+    if (cons.empty())
+      p.erase("constraints");
+    else
+      p["constraints"] = std::move(cons);
+    if (clear_reply_ && p.contains("settings") && p["settings"].is_object())
+      p["settings"].erase("attributes");
+    if (!reply_.empty()) {
+      if (!p.contains("settings") || !p["settings"].is_object())
+        p["settings"] = ordered_json::object();
+      auto& attrs = p["settings"]["attributes"];
+      if (!attrs.is_array()) attrs = ordered_json::array();
+      for (const auto& r : reply_) attrs.push_back(parse_reply(r));
+    }
+    if (p.contains("settings") && p["settings"].is_object() && p["settings"].empty())
+      p.erase("settings");
+  }
+
+ private:
+  std::optional<std::string> access_;
+  bool ignore_dial_in_ = false;              // add
+  std::optional<bool> ignore_dial_in_set_;  // set
+  constraint_options constraints_;
+  bool clear_constraints_ = false;
+  std::vector<std::string> reply_;
+  bool clear_reply_ = false;
+};
 
 }  // namespace
 
 void add_policy_commands(CLI::App& app) {
-  auto* policy = app.add_subcommand(
-      "policy", "Manage network policies (who gets access, under which constraints)");
-  policy->require_subcommand(1);
-  add_policy_add(*policy);
-  add_policy_view_commands(*policy, kind);
-  add_policy_set(*policy);
-  add_policy_remove_move_commands(*policy, kind);
+  auto* policy = add_policy_group(
+      app, "policy", network_policies,
+      {"Manage network policies (who gets access, under which constraints)",
+       "Change a network policy: each condition or constraint given replaces that one; --reply "
+       "adds attributes"},
+      [] { return std::make_shared<np_specifics>(); });
   add_policy_test_command(*policy);
 }
 

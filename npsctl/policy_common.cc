@@ -3,7 +3,10 @@
 #include <fmt/core.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "npsctl/command.h"
 #include "npsctl/policy_display.h"
@@ -48,6 +51,29 @@ ordered_json& editable_policies(ordered_json& doc, const policy_kind& kind, bool
   return doc[kind.key];
 }
 
+void warn_if_no_enabled_crp(const ordered_json& doc) {
+  for (const auto& p : effective_policies(doc, connection_request_policies))
+    if (p.value("enabled", true)) return;
+  fmt::print(stderr,
+             "warning: no enabled connection request policy is left: npsd will reject every "
+             "request (reason 49)\n");
+}
+
+namespace {
+
+// Options common to add (name given by --name) and set (NAME positional).
+struct policy_options {
+  config_options cfg;
+  std::string name;
+  std::optional<std::int64_t> order;
+  bool disabled = false;            // add
+  std::optional<bool> enabled;      // set
+  std::optional<std::string> description;
+  std::optional<std::string> rename;  // set
+  bool clear_conditions = false;      // set
+  condition_options conditions;
+};
+
 void add_policy_options(CLI::App* cmd, policy_options& o, const policy_kind& kind, bool for_set) {
   add_config_options(cmd, o.cfg);
   if (for_set) {
@@ -68,6 +94,8 @@ void add_policy_options(CLI::App* cmd, policy_options& o, const policy_kind& kin
   add_condition_options(cmd, o.conditions, kind.type, for_set);
 }
 
+// A new policy object (name, order placeholder, enabled, description, conditions), in the key
+// order the file uses.
 ordered_json new_policy(const policy_options& o) {
   ordered_json p = ordered_json::object();
   p["name"] = o.name;
@@ -79,6 +107,7 @@ ordered_json new_policy(const policy_options& o) {
   return p;
 }
 
+// Adds `entry` to the array (at the end in processing order, or at --order). Returns its index.
 std::size_t insert_policy(ordered_json& array, ordered_json entry, const policy_options& o) {
   make_orders_explicit(array);
   entry["order"] = next_order(array);
@@ -87,6 +116,8 @@ std::size_t insert_policy(ordered_json& array, ordered_json entry, const policy_
   return o.order ? place_at_order(array, index, *o.order) : index;
 }
 
+// set: applies rename, enabled, description, conditions to array[index], then --order.
+// Returns the entry's index afterwards.
 std::size_t update_policy(ordered_json& array, std::size_t index, const policy_options& o,
                           const policy_kind& kind) {
   auto& p = array[index];
@@ -103,10 +134,13 @@ std::size_t update_policy(ordered_json& array, std::size_t index, const policy_o
   return o.order ? place_at_order(array, index, *o.order) : index;
 }
 
+// After a successful save: "added network policy "X" (processing order 2) in FILE", or with
+// --json the entry as stored (secret values hidden).
 void report_policy(const char* verb, const ordered_json& entry, const policy_kind& kind,
                    const config_file& f, bool json, bool materialized) {
   if (json) {
-    fmt::print("{}\n", entry.dump(2));
+    fmt::print("{}\n",
+               without_secrets(entry, secret_attributes(f.doc, f.path, f.dictionary_dir)).dump(2));
     return;
   }
   fmt::print("{} {} {} (processing order {}) in {}\n", verb, kind.noun,
@@ -120,15 +154,44 @@ void report_policy(const char* verb, const ordered_json& entry, const policy_kin
   fmt::print("npsd applies it when it reloads its configuration (npsctl reload)\n");
 }
 
-void warn_if_no_enabled_crp(const ordered_json& doc) {
-  for (const auto& p : effective_policies(doc, connection_request_policies))
-    if (p.value("enabled", true)) return;
-  fmt::print(stderr,
-             "warning: no enabled connection request policy is left: npsd will reject every "
-             "request (reason 49)\n");
+// add and set: the common part here, the kind's part from its policy_specifics.
+void add_add(CLI::App& parent, const policy_kind& kind, std::shared_ptr<policy_specifics> s) {
+  auto o = std::make_shared<policy_options>();
+  auto* cmd = parent.add_subcommand("add", std::string("Add a ") + kind.noun);
+  add_policy_options(cmd, *o, kind, false);
+  s->add_options(cmd, false);
+  cmd->callback([o, s, &kind] {
+    auto f = open_config(o->cfg);
+    bool materialized = false;
+    auto& array = editable_policies(f.doc, kind, &materialized);
+    require_unique_name(f.doc, kind.key, kind.noun, o->name);
+    auto p = new_policy(*o);
+    s->init(p);
+    s->apply(p);
+    const auto index = insert_policy(array, std::move(p), *o);
+    save_config(f);
+    report_policy("added", array[index], kind, f, o->cfg.json, materialized);
+  });
 }
 
-namespace {
+void add_set(CLI::App& parent, const policy_kind& kind, const char* help,
+             std::shared_ptr<policy_specifics> s) {
+  auto o = std::make_shared<policy_options>();
+  auto* cmd = parent.add_subcommand("set", help);
+  add_policy_options(cmd, *o, kind, true);
+  s->add_options(cmd, true);
+  cmd->callback([o, s, &kind] {
+    auto f = open_config(o->cfg);
+    bool materialized = false;
+    auto& array = editable_policies(f.doc, kind, &materialized);
+    auto index = require_entry(f.doc, kind.key, kind.noun, o->name);
+    s->apply(array[index]);
+    index = update_policy(array, index, *o, kind);
+    save_config(f);
+    report_policy("changed", array[index], kind, f, o->cfg.json, materialized);
+    if (kind.type == policy_type::connection_request) warn_if_no_enabled_crp(f.doc);
+  });
+}
 
 struct view_options {
   config_options cfg;
@@ -147,6 +210,8 @@ void add_list(CLI::App& parent, const policy_kind& kind) {
     ordered_json sorted = ordered_json::array();
     for (const auto i : processing_sequence(policies)) sorted.push_back(policies[i]);
     if (o->cfg.json) {
+      const secret_attributes secrets(f.doc, f.path, f.dictionary_dir);
+      for (auto& p : sorted) p = without_secrets(std::move(p), secrets);
       fmt::print("{}\n", sorted.dump(2));
       return;
     }
@@ -183,7 +248,8 @@ void add_show(CLI::App& parent, const policy_kind& kind) {
     const auto f = read_config_document(o->cfg);
     ordered_json view = ordered_json::object();
     view[kind.key] = effective_policies(f.doc, kind);
-    const auto& p = view[kind.key][require_entry(view, kind.key, kind.noun, o->name)];
+    const auto p = without_secrets(view[kind.key][require_entry(view, kind.key, kind.noun, o->name)],
+                                   secret_attributes(f.doc, f.path, f.dictionary_dir));
     if (o->cfg.json)
       fmt::print("{}\n", p.dump(2));
     else
@@ -204,14 +270,7 @@ void add_remove(CLI::App& parent, const policy_kind& kind) {
     const auto removed = array[index]["name"].get<std::string>();
     array.erase(array.begin() + static_cast<std::ptrdiff_t>(index));
     save_config(f);
-    if (o->cfg.json) {
-      ordered_json out = ordered_json::object();
-      out["removed"] = removed;
-      fmt::print("{}\n", out.dump(2));
-    } else {
-      fmt::print("removed {} {} from {}\n", kind.noun, quote(removed), f.path.string());
-      fmt::print("npsd applies it when it reloads its configuration (npsctl reload)\n");
-    }
+    report_removed(kind.noun, removed, f, o->cfg.json);
     if (kind.type == policy_type::connection_request) warn_if_no_enabled_crp(f.doc);
   });
 }
@@ -264,14 +323,18 @@ void add_move(CLI::App& parent, const policy_kind& kind) {
 
 }  // namespace
 
-void add_policy_view_commands(CLI::App& parent, const policy_kind& kind) {
-  add_list(parent, kind);
-  add_show(parent, kind);
-}
-
-void add_policy_remove_move_commands(CLI::App& parent, const policy_kind& kind) {
-  add_remove(parent, kind);
-  add_move(parent, kind);
+CLI::App* add_policy_group(CLI::App& app, const char* name, const policy_kind& kind,
+                           const policy_command_help& help,
+                           const std::function<std::shared_ptr<policy_specifics>()>& specifics) {
+  auto* group = app.add_subcommand(name, help.group);
+  group->require_subcommand(1);
+  add_add(*group, kind, specifics());
+  add_list(*group, kind);
+  add_show(*group, kind);
+  add_set(*group, kind, help.set, specifics());
+  add_remove(*group, kind);
+  add_move(*group, kind);
+  return group;
 }
 
 }  // namespace npsd::npsctl

@@ -1,16 +1,13 @@
 #pragma once
-// What `npsctl crp ...` and `npsctl policy ...` share: the two kinds of policy, the options of
-// add and set common to both (name, order, state, description, conditions), and the list,
-// show, remove and move commands, which work the same on both.
-#include <cstddef>
-#include <cstdint>
+// What `npsctl crp ...` and `npsctl policy ...` share: the two kinds of policy, and their
+// commands: add and set (the options common to both kinds: name, order, state, description,
+// conditions; each kind adds its own through policy_specifics), list, show, remove and move.
+#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
-#include <optional>
-#include <string>
 
 #include "npsctl/condition_options.h"
 #include "npsctl/config_edit.h"
-#include "npsctl/config_options.h"
 
 namespace CLI {
 class App;
@@ -42,43 +39,33 @@ ordered_json effective_policies(const ordered_json& doc, const policy_kind& kind
 // so that adding a policy does not silently remove it (then *materialized is set).
 ordered_json& editable_policies(ordered_json& doc, const policy_kind& kind, bool* materialized);
 
-// Options common to add (name given by --name) and set (NAME positional).
-struct policy_options {
-  config_options cfg;
-  std::string name;
-  std::optional<std::int64_t> order;
-  bool disabled = false;            // add
-  std::optional<bool> enabled;      // set
-  std::optional<std::string> description;
-  std::optional<std::string> rename;  // set
-  bool clear_conditions = false;      // set
-  condition_options conditions;
+// What add and set do differently for each kind of policy: its own options, the keys a new
+// policy starts with, and how the options given change a policy. One object per command (add
+// or set): it holds that command's option values.
+class policy_specifics {
+ public:
+  virtual ~policy_specifics() = default;
+  // Registers the kind's own options on `cmd` (for set, or for add).
+  virtual void add_options(CLI::App* cmd, bool for_set) = 0;
+  // add: the kind's keys of a new policy, before apply().
+  virtual void init(ordered_json& policy) const = 0;
+  // add and set: applies the kind's options given.
+  virtual void apply(ordered_json& policy) const = 0;
 };
 
-void add_policy_options(CLI::App* cmd, policy_options& o, const policy_kind& kind, bool for_set);
+struct policy_command_help {
+  const char* group;  // the help of `npsctl crp` or `npsctl policy`
+  const char* set;    // the help of set
+};
 
-// A new policy object (name, order placeholder, enabled, description, conditions), in the key
-// order the file uses.
-ordered_json new_policy(const policy_options& o);
-
-// Adds `entry` to the array (at the end in processing order, or at --order). Returns its index.
-std::size_t insert_policy(ordered_json& array, ordered_json entry, const policy_options& o);
-
-// set: applies rename, enabled, description, conditions to array[index], then --order.
-// Returns the entry's index afterwards.
-std::size_t update_policy(ordered_json& array, std::size_t index, const policy_options& o,
-                          const policy_kind& kind);
-
-// After a successful save: "added network policy "X" (processing order 2) in FILE", or with
-// --json the entry as stored.
-void report_policy(const char* verb, const ordered_json& entry, const policy_kind& kind,
-                   const config_file& f, bool json, bool materialized);
+// Registers `npsctl crp|policy` with add, list, show, set, remove and move, which work the same
+// on both kinds; `specifics` makes the kind's part of add and of set (called once for each).
+// Returns the group's command, for more subcommands.
+CLI::App* add_policy_group(CLI::App& app, const char* name, const policy_kind& kind,
+                           const policy_command_help& help,
+                           const std::function<std::shared_ptr<policy_specifics>()>& specifics);
 
 // Prints a note on standard error when no enabled connection request policy is left.
 void warn_if_no_enabled_crp(const ordered_json& doc);
-
-// list and show; remove and move.
-void add_policy_view_commands(CLI::App& parent, const policy_kind& kind);
-void add_policy_remove_move_commands(CLI::App& parent, const policy_kind& kind);
 
 }  // namespace npsd::npsctl

@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <span>
+
 #include "npsctl/constraint_options.h"
 #include "npsctl/table.h"
 
@@ -78,6 +80,36 @@ void print_section(const char* title, const std::vector<label_value>& items,
 
 }  // namespace
 
+secret_attributes::secret_attributes(const ordered_json& doc, const std::filesystem::path& config,
+                                     const std::filesystem::path& dictionary_dir) {
+  std::filesystem::path dir = dictionary_dir;
+  if (const auto it = doc.find("dictionary"); it != doc.end() && it->is_string()) {
+    dir = it->get<std::string>();
+    if (dir.is_relative()) dir = std::filesystem::absolute(config).parent_path() / dir;
+  }
+  if (auto d = radius::dictionary::load_directory(dir))
+    dict_ = std::make_shared<const radius::dictionary>(std::move(*d));
+}
+
+bool secret_attributes::is_secret(std::string_view attribute) const {
+  if (!dict_) return true;
+  const auto* def = dict_->find(attribute);
+  return def != nullptr && def->is_secret();
+}
+
+ordered_json without_secrets(ordered_json p, const secret_attributes& secrets) {
+  if (!p.is_object() || !p.contains("settings") || !p["settings"].is_object()) return p;
+  auto& settings = p["settings"];
+  if (!settings.contains("attributes") || !settings["attributes"].is_array()) return p;
+  for (auto& a : settings["attributes"]) {
+    if (!a.is_object() || !a.contains("value")) continue;
+    const auto name = a.contains("name") && a["name"].is_string() ? a["name"].get<std::string>()
+                                                                  : std::string();
+    if (secrets.is_secret(name)) a["value"] = hidden_value;
+  }
+  return p;
+}
+
 std::string format_day_time(const ordered_json& day_time) {
   const ordered_json* windows = &day_time;
   std::string zone;
@@ -93,28 +125,30 @@ std::string format_day_time(const ordered_json& day_time) {
   return join(parts, "; ") + zone;
 }
 
-std::vector<label_value> describe_conditions(const ordered_json& conditions) {
+namespace {
+
+// One (label, value) per key of `object`, the label from the catalogue (else the key itself).
+template <class Spec>
+std::vector<label_value> describe(const ordered_json& object, std::span<const Spec> catalogue) {
   std::vector<label_value> out;
-  if (!conditions.is_object()) return out;
-  for (const auto& [key, value] : conditions.items()) {
+  if (!object.is_object()) return out;
+  for (const auto& [key, value] : object.items()) {
     std::string label = key;
-    for (const auto& s : condition_catalogue())
+    for (const auto& s : catalogue)
       if (key == s.key) label = s.label;
     out.emplace_back(label, format_value(key, value));
   }
   return out;
 }
 
+}  // namespace
+
+std::vector<label_value> describe_conditions(const ordered_json& conditions) {
+  return describe(conditions, condition_catalogue());
+}
+
 std::vector<label_value> describe_constraints(const ordered_json& constraints) {
-  std::vector<label_value> out;
-  if (!constraints.is_object()) return out;
-  for (const auto& [key, value] : constraints.items()) {
-    std::string label = key;
-    for (const auto& s : constraint_catalogue())
-      if (key == s.key) label = s.label;
-    out.emplace_back(label, format_value(key, value));
-  }
-  return out;
+  return describe(constraints, constraint_catalogue());
 }
 
 std::string summarize_conditions(const ordered_json& conditions) {

@@ -14,6 +14,7 @@
 
 #include "command.h"
 #include "config_options.h"
+#include "directory_lookup.h"
 #include "ldap/local_directory.h"
 #include "policy/config.h"
 #include "policy/evaluate.h"
@@ -174,12 +175,18 @@ int run(const test_options& o) {
       acct = std::move(a);
       out.notes.push_back("groups given with --group, not read from the directory");
     } else {
-      auto db = ldap::local_directory::load_user_file(cfg.directory.users_file);
-      if (!db) bad(db.error());
-      ldap::local_directory dir(std::move(*db));
-      dir.find_account(mapped, [&](ldap::lookup_result r) {
-        if (r.status == ldap::lookup_status::found) acct = std::move(r.acct);
-      });
+      // The configured directory, whatever its back end, as npsd would ask it.
+      const auto log = o.files.json ? std::make_shared<directory_log>() : nullptr;
+      const auto dir = open_directory(cfg.directory, log);
+      auto answer = lookup_account(*dir, mapped);
+      if (log)
+        for (auto& line : log->lines()) out.notes.push_back("directory: " + line);
+      if (answer.result.status == ldap::lookup_status::unavailable)
+        throw command_error(exit_failure,
+                            fmt::format("the directory did not answer ({}): npsd would discard "
+                                        "the request",
+                                        answer.result.detail));
+      if (answer.result.status == ldap::lookup_status::found) acct = std::move(answer.result.acct);
     }
     if (acct && !o.dial_in.empty())
       acct->dial_in_permission = *ldap::parse_dial_in(o.dial_in);
@@ -202,7 +209,7 @@ int run(const test_options& o) {
         if (np.accept) {
           for (const auto* a : np.reply) {
             const auto name = a->def->has_tag ? fmt::format("{}:{}", a->def->name, a->tag) : a->def->name;
-            out.reply.emplace_back(name, a->text);
+            out.reply.emplace_back(name, a->def->is_secret() ? "(hidden)" : a->text);
           }
           if (np.session_timeout) out.reply.emplace_back("Session-Timeout", std::to_string(*np.session_timeout));
           if (np.idle_timeout) out.reply.emplace_back("Idle-Timeout", std::to_string(*np.idle_timeout));

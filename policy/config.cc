@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "policy/json_reader.h"
+#include "policy/ldap_config.h"
 #include "policy/policy_config.h"
 
 namespace npsd::policy {
@@ -115,10 +116,20 @@ log_config read_log(const json_reader& r, const std::filesystem::path& base) {
 }
 
 directory_config read_directory(const json_reader& r, const std::filesystem::path& base) {
-  r.expect_object({"backend", "users_file", "password_cache"});
+  r.expect_object({"backend", "users_file", "ldap", "password_cache"});
   directory_config d;
-  d.backend = r.at("backend").one_of({"local"});
-  d.users_file = resolve(base, r.at("users_file").non_empty_string());
+  const auto backend = r.at("backend");
+  if (backend.one_of({"local", "ldap"}) == "ldap") {
+    d.backend = ldap::directory_backend::ldap;
+    if (r.has("users_file"))
+      r.at("users_file").fail("the ldap back end reads no user file (remove \"users_file\")");
+    d.ldap = read_ldap_config(r.at("ldap"), base);
+  } else {
+    d.backend = ldap::directory_backend::local;
+    if (r.has("ldap"))
+      r.at("ldap").fail("\"ldap\" settings need \"backend\": \"ldap\"");
+    d.users_file = resolve(base, r.at("users_file").non_empty_string());
+  }
   if (const auto c = r.get("password_cache")) {
     c->expect_object({"ttl_seconds", "max_entries"});
     d.password_cache_ttl = std::chrono::seconds(c->integer_or("ttl_seconds", 300, 0, 86400));

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ldap/directory_config.h"
 #include "policy/ip.h"
 #include "policy/model.h"
 #include "radius/expected.h"
@@ -40,12 +41,9 @@ struct log_config {
   std::filesystem::path file;  // empty = standard error
 };
 
-struct directory_config {
-  std::string backend = "local";
-  std::filesystem::path users_file;
-  std::chrono::seconds password_cache_ttl{300};
-  std::size_t password_cache_entries = 10000;
-};
+// The directory section (back end, user file or LDAP settings): declared in ldap/ so that
+// ldap::make_directory can build a back end from it.
+using directory_config = ldap::directory_config;
 
 struct server_config {
   unsigned threads = 0;          // io threads; 0 = one per core

@@ -413,6 +413,27 @@ void for_each_in_order(const std::vector<P>& v, Fn&& fn) {
   }
 }
 
+// The first enabled policy (CRP or NP) whose conditions all match, by processing order; a trace
+// step for each one passed over on the way. Null when none matches.
+template <class P>
+const P* first_matching(const std::vector<P>& v, std::string_view kind, const request_facts& f,
+                        const ldap::account* acct, trace& t) {
+  const P* found = nullptr;
+  for_each_in_order(v, [&](const P& p) {
+    if (!p.enabled) {
+      t.push_back({std::string(kind), p.name, "skipped: disabled"});
+      return false;
+    }
+    if (auto why = first_failing_condition(p.cond, f, acct)) {
+      t.push_back({std::string(kind), p.name, "not matched: " + *why});
+      return false;
+    }
+    found = &p;
+    return true;
+  });
+  return found;
+}
+
 struct constraint_failure {
   reason why;
   std::string detail;
@@ -420,14 +441,26 @@ struct constraint_failure {
 
 std::optional<constraint_failure> failing_constraint(const constraints& c,
                                                      const request_facts& f) {
-  if (!c.methods.empty() && f.method &&
-      std::find(c.methods.begin(), c.methods.end(), *f.method) == c.methods.end()) {
-    return constraint_failure{
-        reason::auth_method_not_enabled,
-        "authentication method " + std::string(auth_method_name(*f.method)) +
-            " is not enabled on the policy (enabled: " +
-            comma_list(c.methods, [](auth_method m) { return std::string(auth_method_name(m)); }) +
-            ")"};
+  if (!c.methods.empty()) {
+    const auto enabled = [&] {
+      return " (enabled: " +
+             comma_list(c.methods, [](auth_method m) { return std::string(auth_method_name(m)); }) +
+             ")";
+    };
+    if (f.method && std::find(c.methods.begin(), c.methods.end(), *f.method) == c.methods.end()) {
+      return constraint_failure{reason::auth_method_not_enabled,
+                                "authentication method " +
+                                    std::string(auth_method_name(*f.method)) +
+                                    " is not enabled on the policy" + enabled()};
+    }
+    // A request that negotiates no method at all (accepted without validating credentials)
+    // needs a policy that allows any method, as NPS needs "unauthenticated access" enabled.
+    if (!f.method && detect_auth_type(f) == auth_type::unauthenticated) {
+      return constraint_failure{reason::auth_method_not_enabled,
+                                "the request uses no authentication method, and the policy "
+                                "enables only some" +
+                                    enabled()};
+    }
   }
   if (c.nas_port_type) {
     if (auto why = check_value_set(*c.nas_port_type, radius::attr::nas_port_type, "NAS-Port-Type", f)) {
@@ -599,23 +632,14 @@ radius::packet apply_manipulations(const connection_request_policy& crp, const r
 
 crp_decision evaluate_crp(const policies& p, const request_facts& f, trace& t) {
   crp_decision d;
-  for_each_in_order(p.crps, [&](const connection_request_policy& crp) {
-    if (!crp.enabled) {
-      t.push_back({std::string(crp_kind), crp.name, "skipped: disabled"});
-      return false;
-    }
-    if (auto why = first_failing_condition(crp.cond, f, nullptr)) {
-      t.push_back({std::string(crp_kind), crp.name, "not matched: " + *why});
-      return false;
-    }
-    d.policy = &crp;
-    t.push_back({std::string(crp_kind), crp.name,
-                 crp.action == crp_action::reject ? "matched: the policy rejects the request"
-                 : crp.action == crp_action::accept_without_credentials
+  d.policy = first_matching(p.crps, crp_kind, f, nullptr, t);
+  if (d.policy != nullptr) {
+    t.push_back({std::string(crp_kind), d.policy->name,
+                 d.policy->action == crp_action::reject ? "matched: the policy rejects the request"
+                 : d.policy->action == crp_action::accept_without_credentials
                      ? "matched: accept users without validating credentials"
                      : "matched"});
-    return true;
-  });
+  }
   const radius::packet& original = request_of(f);
   if (d.policy == nullptr) {
     d.reject = reason::no_connection_request_policy;
@@ -634,18 +658,7 @@ crp_decision evaluate_crp(const policies& p, const request_facts& f, trace& t) {
 np_decision evaluate_network_policy(const policies& p, const request_facts& f,
                                     const ldap::account* acct, trace& t) {
   np_decision d;
-  for_each_in_order(p.nps, [&](const network_policy& np) {
-    if (!np.enabled) {
-      t.push_back({std::string(np_kind), np.name, "skipped: disabled"});
-      return false;
-    }
-    if (auto why = first_failing_condition(np.cond, f, acct)) {
-      t.push_back({std::string(np_kind), np.name, "not matched: " + *why});
-      return false;
-    }
-    d.policy = &np;
-    return true;
-  });
+  d.policy = first_matching(p.nps, np_kind, f, acct, t);
   if (d.policy == nullptr) {
     d.why = reason::no_network_policy;
     d.detail = "no network policy matched";

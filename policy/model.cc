@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <stdexcept>
+#include <string_view>
+#include <utility>
 
 namespace npsd::policy {
 
@@ -33,6 +36,22 @@ constexpr std::array<std::pair<auth_type, std::string_view>, 5> type_names{{
     {auth_type::unauthenticated, "Unauthenticated"},
 }};
 
+// The name of `k` in a table of (value, name) pairs, and the value of a name (case-insensitive).
+template <class K, std::size_t N>
+std::string_view name_in(const std::array<std::pair<K, std::string_view>, N>& table, K k) noexcept {
+  for (const auto& [key, name] : table)
+    if (key == k) return name;
+  return "unknown";
+}
+
+template <class K, std::size_t N>
+std::optional<K> parse_in(const std::array<std::pair<K, std::string_view>, N>& table,
+                          std::string_view s) noexcept {
+  for (const auto& [key, name] : table)
+    if (iequals(name, s)) return key;
+  return std::nullopt;
+}
+
 }  // namespace
 
 bool regex_match::matches(std::string_view value) const {
@@ -45,28 +64,16 @@ bool regex_match::matches(std::string_view value) const {
   }
 }
 
-std::string_view auth_method_name(auth_method m) noexcept {
-  for (const auto& [k, n] : method_names)
-    if (k == m) return n;
-  return "unknown";
-}
+std::string_view auth_method_name(auth_method m) noexcept { return name_in(method_names, m); }
 
 std::optional<auth_method> parse_auth_method(std::string_view s) noexcept {
-  for (const auto& [k, n] : method_names)
-    if (iequals(n, s)) return k;
-  return std::nullopt;
+  return parse_in(method_names, s);
 }
 
-std::string_view auth_type_name(auth_type t) noexcept {
-  for (const auto& [k, n] : type_names)
-    if (k == t) return n;
-  return "unknown";
-}
+std::string_view auth_type_name(auth_type t) noexcept { return name_in(type_names, t); }
 
 std::optional<auth_type> parse_auth_type(std::string_view s) noexcept {
-  for (const auto& [k, n] : type_names)
-    if (iequals(n, s)) return k;
-  return std::nullopt;
+  return parse_in(type_names, s);
 }
 
 auth_type auth_type_of(auth_method m) noexcept {

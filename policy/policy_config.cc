@@ -72,6 +72,14 @@ class context {
     return *def;
   }
 
+  // The attribute the configuration names in field `r` (a non-empty string).
+  const attribute_def& named_attribute(const json_reader& r) const {
+    const auto name = r.non_empty_string();
+    const auto* def = dict_.find(name);
+    if (def == nullptr) r.fail(fmt::format("unknown attribute \"{}\" (not in the dictionary)", name));
+    return *def;
+  }
+
  private:
   const radius::dictionary& dict_;
   time_zone default_zone_;
@@ -194,16 +202,22 @@ std::vector<ip_prefix> read_prefixes(const json_reader& r, ip_family family) {
   });
 }
 
-std::vector<auth_type> read_auth_types(const json_reader& r) {
-  return read_distinct<auth_type>(r, [](const json_reader& e) {
+// A non-empty array of distinct names of T (case-insensitive): `parse` reads one, `name_of`
+// gives its canonical name; `names` lists them all for the error.
+template <class T, class Parse, class Name>
+std::vector<T> read_names(const json_reader& r, Parse parse, Name name_of,
+                          std::initializer_list<std::string_view> names) {
+  return read_distinct<T>(r, [&](const json_reader& e) {
     const auto s = e.string();
-    const auto t = parse_auth_type(s);
-    if (!t)
-      e.fail(fmt::format("expected one of {}, found \"{}\"",
-                         quoted_list({"PAP", "CHAP", "MS-CHAPv2", "EAP", "Unauthenticated"}), s));
-    return distinct_item<auth_type>{*t, std::string(auth_type_name(*t)),
-                                    std::string(auth_type_name(*t))};
+    const auto v = parse(s);
+    if (!v) e.fail(fmt::format("expected one of {}, found \"{}\"", quoted_list(names), s));
+    return distinct_item<T>{*v, std::string(name_of(*v)), std::string(name_of(*v))};
   });
+}
+
+std::vector<auth_type> read_auth_types(const json_reader& r) {
+  return read_names<auth_type>(r, parse_auth_type, auth_type_name,
+                               {"PAP", "CHAP", "MS-CHAPv2", "EAP", "Unauthenticated"});
 }
 
 std::vector<std::uint8_t> read_eap_types(const json_reader& r) {
@@ -237,17 +251,9 @@ std::vector<std::uint8_t> read_eap_types(const json_reader& r) {
 }
 
 std::vector<auth_method> read_auth_methods(const json_reader& r) {
-  return read_distinct<auth_method>(r, [](const json_reader& e) {
-    const auto s = e.string();
-    const auto m = parse_auth_method(s);
-    if (!m)
-      e.fail(fmt::format("expected one of {}, found \"{}\"",
-                         quoted_list({"PAP", "CHAP", "MS-CHAPv2", "EAP-TLS", "PEAP-TLS",
-                                      "PEAP-MSCHAPv2", "EAP-MSCHAPv2"}),
-                         s));
-    return distinct_item<auth_method>{*m, std::string(auth_method_name(*m)),
-                                      std::string(auth_method_name(*m))};
-  });
+  return read_names<auth_method>(r, parse_auth_method, auth_method_name,
+                                 {"PAP", "CHAP", "MS-CHAPv2", "EAP-TLS", "PEAP-TLS",
+                                  "PEAP-MSCHAPv2", "EAP-MSCHAPv2"});
 }
 
 // ---- day and time ----
@@ -369,11 +375,12 @@ std::vector<attribute_condition> read_attribute_conditions(const json_reader& r,
   r.for_each([&](const json_reader& e) {
     e.expect_object({"name", "match", "values"});
     const auto name_r = e.at("name");
-    const auto name = name_r.non_empty_string();
     attribute_condition c;
-    c.def = ctx.dict().find(name);
-    if (c.def == nullptr)
-      name_r.fail(fmt::format("unknown attribute \"{}\" (not in the dictionary)", name));
+    c.def = &ctx.named_attribute(name_r);
+    // What a request carries of these is a hidden password or key: matching it means nothing,
+    // and the decision trace would write it to the log.
+    if (c.def->is_secret())
+      name_r.fail(fmt::format("{} cannot be matched: its value is secret", c.def->name));
     if (e.has("match") == e.has("values"))
       e.fail("expected exactly one of \"match\" and \"values\"");
     if (const auto m = e.get("match")) {
@@ -607,11 +614,8 @@ reply_attribute read_reply_attribute(const json_reader& r, const context& ctx,
                                      const constraints& cons) {
   r.expect_object({"name", "value", "tag"});
   const auto name_r = r.at("name");
-  const auto name = name_r.non_empty_string();
   reply_attribute a;
-  a.def = ctx.dict().find(name);
-  if (a.def == nullptr)
-    name_r.fail(fmt::format("unknown attribute \"{}\" (not in the dictionary)", name));
+  a.def = &ctx.named_attribute(name_r);
   const auto& def = *a.def;
   for (const auto owned : server_owned)
     if (const auto* o = ctx.dict().find(owned); o == a.def || iequals(def.name, owned))
@@ -622,6 +626,11 @@ reply_attribute read_reply_attribute(const json_reader& r, const context& ctx,
         fmt::format("{} cannot be set by a policy: it is hidden with the request's "
                     "password scheme (encrypt=1)",
                     def.name));
+  if (def.encrypt != 0 && def.encrypt != 2)  // only salt encryption is applied to replies
+    name_r.fail(fmt::format(
+        "{} cannot be set by a policy: npsd cannot hide it (encrypt={}) and will not send it "
+        "in the clear",
+        def.name, def.encrypt));
   if (def.is_virtual) name_r.fail(fmt::format("{} is a virtual attribute, never sent", def.name));
   if (def.type == radius::attr_type::vsa)
     name_r.fail(

@@ -76,6 +76,9 @@ struct attribute_def {
   bool secret = false;             // "secret": must not be shown in logs
   std::uint16_t fixed_length = 0;  // "octets[N]": the value is exactly N bytes; 0 = variable
 
+  // A password or key: hidden on the wire (encrypt=) or flagged secret. Never shown.
+  bool is_secret() const noexcept { return encrypt != 0 || secret; }
+
   // VALUE names of this attribute. Names are case-insensitive; when several names share a
   // number, name_of gives the first one defined.
   std::optional<std::uint32_t> value_of(std::string_view value_name) const noexcept;

@@ -2,8 +2,10 @@
 
 #include <sys/stat.h>
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 
@@ -33,7 +35,8 @@ struct control_socket::session : std::enable_shared_from_this<session> {
     auto self = shared_from_this();
     timer.expires_after(session_timeout);
     timer.async_wait([self](boost::system::error_code ec) {
-      if (!ec) self->socket.close();
+      boost::system::error_code ignored;
+      if (!ec) self->socket.close(ignored);
     });
     asio::async_read_until(socket, buffer, '\n',
                            [self](boost::system::error_code ec, std::size_t n) {
@@ -56,7 +59,9 @@ struct control_socket::session : std::enable_shared_from_this<session> {
     } catch (const std::exception& e) {
       answer = {{"ok", false}, {"error", e.what()}};
     }
-    reply = answer.dump() + "\n";
+    // Messages may quote paths, which need not be UTF-8: replaced, never a throw (an exception
+    // here would leave io_context::run and stop the daemon).
+    reply = answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     auto self = shared_from_this();
     asio::async_write(socket, asio::buffer(reply), [self](boost::system::error_code, std::size_t) {
       self->timer.cancel();
@@ -68,9 +73,13 @@ struct control_socket::session : std::enable_shared_from_this<session> {
 };
 
 control_socket::control_socket(asio::io_context& io, std::filesystem::path path, handler h)
-    : io_(io), path_(std::move(path)), acceptor_(io), handler_(std::move(h)) {
+    : io_(io), path_(std::move(path)), acceptor_(asio::make_strand(io)), handler_(std::move(h)) {
   const stream_protocol::endpoint ep(path_.string());
-  if (std::filesystem::exists(std::filesystem::symlink_status(path_))) {
+  const auto status = std::filesystem::symlink_status(path_);
+  if (std::filesystem::exists(status)) {
+    // Only a socket left behind is replaced: a mistyped path must not delete a file.
+    if (!std::filesystem::is_socket(status))
+      throw std::runtime_error(path_.string() + " exists and is not a socket");
     stream_protocol::socket probe(io_);
     boost::system::error_code ec;
     probe.connect(ep, ec);
@@ -79,8 +88,11 @@ control_socket::control_socket(asio::io_context& io, std::filesystem::path path,
     std::filesystem::remove(path_);
   }
   acceptor_.open(ep.protocol());
+  // It can reload the server: the owner only. On Linux the mode of the socket before bind is
+  // the mode the file is created with, so there is no moment when others may connect.
+  ::fchmod(acceptor_.native_handle(), 0600);
   acceptor_.bind(ep);
-  ::chmod(path_.c_str(), 0600);  // it can reload the server: the owner only
+  ::chmod(path_.c_str(), 0600);
   acceptor_.listen(8);
 }
 
@@ -94,12 +106,18 @@ control_socket::~control_socket() {
 void control_socket::start() { accept(); }
 
 void control_socket::stop() {
-  boost::system::error_code ignored;
-  acceptor_.close(ignored);
+  // On the acceptor's strand: an accept may be completing on another io thread.
+  asio::dispatch(acceptor_.get_executor(), [this] {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+  });
 }
 
 void control_socket::accept() {
-  acceptor_.async_accept([this](boost::system::error_code ec, stream_protocol::socket s) {
+  // Each session on a strand of its own: its timer and its socket's handlers may otherwise
+  // run at the same time on two io threads, and both touch the socket.
+  acceptor_.async_accept(asio::make_strand(io_), [this](boost::system::error_code ec,
+                                                        stream_protocol::socket s) {
     if (ec == asio::error::operation_aborted) return;
     if (!ec) std::make_shared<session>(std::move(s), handler_)->start();
     if (acceptor_.is_open()) accept();

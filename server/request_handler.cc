@@ -189,6 +189,7 @@ policy::request_facts request_handler::facts_of(const exchange& x, const radius:
   f.client = x.client;
   f.client_address = x.d.address;
   if (p.find(radius::attr::user_password) != nullptr) f.method = policy::auth_method::pap;
+  else if (p.find(radius::attr::chap_password) != nullptr) f.method = policy::auth_method::chap;
   f.now = std::chrono::system_clock::now();
   return f;
 }
@@ -201,18 +202,18 @@ void request_handler::start_access(std::shared_ptr<exchange> x) {
     return finish(*x, code::access_reject, reason::eap_type_not_processed,
                   "EAP is not enabled on this server");
   const auto* hidden = req.find(radius::attr::user_password);
-  if (hidden == nullptr)
-    return finish(*x, code::access_reject, reason::auth_method_not_enabled,
-                  req.find(radius::attr::chap_password) != nullptr
-                      ? "CHAP cannot be checked against hashed passwords"
-                      : "no credentials of an enabled authentication method");
-  auto clear = radius::unhide_user_password(hidden->value, x->client->secret, req.authenticator);
-  if (!clear)
-    return finish(*x, code::access_reject, reason::malformed_request,
-                  "User-Password has an invalid length");
-  x->password.assign(clear->begin(), clear->end());
-  OPENSSL_cleanse(clear->data(), clear->size());
+  if (hidden != nullptr) {
+    auto clear =
+        radius::unhide_user_password(hidden->value, x->client->secret, req.authenticator);
+    if (!clear)
+      return finish(*x, code::access_reject, reason::malformed_request,
+                    "User-Password has an invalid length");
+    x->password.assign(clear->begin(), clear->end());
+    OPENSSL_cleanse(clear->data(), clear->size());
+  }
 
+  // The connection request policy decides first (as in NPS): one that accepts without
+  // validating credentials serves CHAP and unauthenticated requests too.
   const auto& pol = x->rt->cfg->pol;
   auto crp = policy::evaluate_crp(pol, facts_of(*x, req), x->trace);
   x->crp = crp.policy;
@@ -222,6 +223,11 @@ void request_handler::start_access(std::shared_ptr<exchange> x) {
                             : std::string("no connection request policy matched");
     return finish(*x, code::access_reject, *crp.reject, detail);
   }
+  if (hidden == nullptr && crp.policy->action != policy::crp_action::accept_without_credentials)
+    return finish(*x, code::access_reject, reason::auth_method_not_enabled,
+                  req.find(radius::attr::chap_password) != nullptr
+                      ? "CHAP cannot be checked against hashed passwords"
+                      : "no credentials of an enabled authentication method");
   x->request = std::move(crp.request);
   if (const auto* un = x->request.find(radius::attr::user_name)) x->mapped_user = un->as_string();
 

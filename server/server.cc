@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "ldap/local_directory.h"
+#include "ldap/directory_factory.h"
 #include "policy/config.h"
 #include "server/control_socket.h"
 #include "server/log.h"
@@ -28,21 +28,32 @@ unsigned threads_or_cores(unsigned configured) {
   return configured != 0 ? configured : std::max(1u, std::thread::hardware_concurrency());
 }
 
+// The local back end's KDFs run on the compute pool; the LDAP back end has its own workers
+// and logs through log_event, so that JSON logs stay JSON.
 std::shared_ptr<ldap::directory> make_directory(const policy::directory_config& d,
                                                 asio::thread_pool* compute,
                                                 std::string& error) {
-  auto db = ldap::local_directory::load_user_file(d.users_file);
-  if (!db) {
-    error = db.error();
+  ldap::directory_options options;
+  if (compute != nullptr)
+    options.offload = [compute](std::function<void()> job) { asio::post(*compute, std::move(job)); };
+  options.log = [](ldap::log_level level, std::string_view msg,
+                   std::span<const ldap::log_field_text> fields) {
+    const auto lvl = level == ldap::log_level::debug  ? spdlog::level::debug
+                     : level == ldap::log_level::info ? spdlog::level::info
+                     : level == ldap::log_level::warn ? spdlog::level::warn
+                                                      : spdlog::level::err;
+    if (!spdlog::should_log(lvl)) return;
+    std::vector<log_field> out;
+    out.reserve(fields.size());
+    for (const auto& f : fields) out.push_back({f.key, f.value});
+    log_event(lvl, msg, out);
+  };
+  auto dir = ldap::make_directory(d, std::move(options));
+  if (!dir) {
+    error = dir.error();
     return nullptr;
   }
-  ldap::local_directory::offload_fn offload;
-  if (compute != nullptr)
-    offload = [compute](std::function<void()> job) { asio::post(*compute, std::move(job)); };
-  ldap::credential_cache_options cache;
-  cache.ttl = d.password_cache_ttl;
-  cache.max_entries = d.password_cache_entries;
-  return std::make_shared<ldap::local_directory>(std::move(*db), std::move(offload), cache);
+  return std::move(*dir);
 }
 
 // The configuration holds shared secrets: say so when others can read it.
@@ -278,7 +289,21 @@ nlohmann::json server::control(const nlohmann::json& request) {
   }
   if (command == "status") {
     std::lock_guard lock(runtime_mu_);
+    // The LDAP back end's counters (since the last reload), for operators and the bench.
+    nlohmann::json directory = {{"backend", "local"}};
+    if (const auto* l = dynamic_cast<const ldap::ldap_directory*>(runtime_->directory.get())) {
+      const auto s = l->stats();
+      directory = {{"backend", "ldap"},          {"lookups", s.lookups},
+                   {"cache_hits", s.cache_hits}, {"cache_misses", s.cache_misses},
+                   {"password_checks", s.password_checks},
+                   {"password_cache_hits", s.password_cache_hits},
+                   {"password_cache_misses", s.password_cache_misses},
+                   {"connects", s.connects},     {"searches", s.searches},
+                   {"binds", s.binds},           {"operations", s.operations},
+                   {"unavailable", s.unavailable}, {"queue_full", s.queue_full}};
+    }
     return {{"ok", true},
+            {"directory", std::move(directory)},
             {"pid", ::getpid()},
             {"generation", generation_},
             {"config", opts_.config_file.string()},

@@ -739,3 +739,40 @@ TEST_CASE("npsctl reload tells the real npsd to load the edited configuration") 
                 r.output);
   CHECK(npsd.wait_for_log("configuration reloaded", 2));
 }
+
+TEST_CASE("a secret reply attribute (Tunnel-Password) is written to the file but never printed") {
+  ctl_fixture f;
+  f.init();
+  f.ok({"client", "add", "--name", "rras1", "--address", "127.0.0.1", "--secret",
+        "testing123-testing123-testing123"});
+  const std::string secret = "hunter2-tunnel-secret";
+  const auto added = f.ctl({"policy", "add", "--name", "VPN", "--access", "grant", "--reply",
+                            "Tunnel-Password:1=" + secret, "--reply", "Reply-Message=hello",
+                            "--json"});
+  REQUIRE_MESSAGE(added.exit_code == 0, added.output);
+  CHECK_MESSAGE(!contains(added.output, secret), added.output);
+  // npsd needs it: the file has it
+  CHECK(f.doc().at("network_policies").at(0).at("settings").at("attributes").at(0).at("value") ==
+        secret);
+
+  const auto shown = f.ctl_json({"policy", "show", "VPN"});
+  const auto& attrs = shown.at("settings").at("attributes");
+  CHECK(attrs.at(0).at("value") == "(hidden)");
+  CHECK(attrs.at(1).at("value") == "hello");  // only secrets are hidden
+  CHECK(f.ctl_json({"policy", "list"}).at(0).at("settings").at("attributes").at(0).at("value") ==
+        "(hidden)");
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"policy", "show", "VPN"},
+        std::vector<std::string>{"policy", "list", "--json"},
+        std::vector<std::string>{"policy", "set", "VPN", "--description", "x", "--json"},
+        std::vector<std::string>{"policy", "test", "--client", "rras1", "--user", "alice",
+                                 "--group", "Staff"},
+        std::vector<std::string>{"policy", "test", "--client", "rras1", "--user", "alice",
+                                 "--group", "Staff", "--json"}}) {
+    const auto r = f.ctl(args);
+    CAPTURE(args.at(1));
+    CHECK_MESSAGE(r.exit_code == 0, r.output);
+    CHECK_MESSAGE(!contains(r.output, secret), r.output);
+    CHECK_MESSAGE(contains(r.output, "(hidden)"), r.output);
+  }
+}

@@ -2,6 +2,9 @@
 // (freeradius-utils) and by raw UDP where the bytes themselves are the point.
 #include <doctest/doctest.h>
 
+#include <sys/un.h>
+
+#include <cstring>
 #include <random>
 
 #include "harness.h"
@@ -88,6 +91,26 @@ radius::bytes access_request(std::uint8_t id, const std::string& user, const std
   radius::sign_request(raw, s);
   if (auth_out != nullptr) *auth_out = p.authenticator;
   return raw;
+}
+
+// One request line on npsd's control socket; the reply line ("" when none came in 5 s).
+std::string control_request(const fs::path& socket, const std::string& line) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, socket.c_str(), sizeof a.sun_path - 1);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    ::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[4096];
+    ssize_t n = 0;
+    while (out.find('\n') == std::string::npos && (n = ::recv(fd, buf, sizeof buf, 0)) > 0)
+      out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
 }
 
 }  // namespace
@@ -415,6 +438,43 @@ TEST_CASE("npsd --check validates a configuration: exit 0, or 2 naming the field
   r = run(std::string(NPSD_BINARY) + " --check --config " + (dir.path / "unknown.json").string());
   CHECK(r.exit_code == 2);
   CHECK_MESSAGE(r.output.find("unknown key \"surprise\"") != std::string::npos, r.output);
+}
+
+TEST_CASE("a control_socket path naming a file that is not a socket: refused, the file kept") {
+  daemon_fixture f;
+  f.npsd.reset();
+  // a slip of the keyboard: the control socket set to the configuration file itself
+  auto cfg = nlohmann::json::parse(read_file(f.config));
+  cfg["server"]["control_socket"] = "npsd.json";
+  const auto text = cfg.dump(2);
+  write_file(f.config, text);
+  const auto r = run("timeout 10 " + std::string(NPSD_BINARY) + " --config " + f.config.string());
+  CHECK(r.exit_code == 1);
+  CHECK_MESSAGE(r.output.find("exists and is not a socket") != std::string::npos, r.output);
+  REQUIRE(fs::exists(f.config));
+  CHECK(read_file(f.config) == text);
+}
+
+TEST_CASE("a control socket answer quoting a non-UTF-8 path does not stop the daemon") {
+  daemon_fixture f;
+  f.npsd.reset();
+  // a configuration file whose name is not UTF-8: a refused reload quotes it
+  const fs::path config = f.dir.path / "npsd-\xff.json";
+  auto cfg = nlohmann::json::parse(read_file(f.config));
+  cfg["server"]["control_socket"] = "ctl.sock";
+  write_file(config, cfg.dump(2));
+  npsd_process npsd(config, f.dir.path);
+  write_file(config, "{ broken");
+  const auto reply = control_request(f.dir.path / "ctl.sock", "{\"command\":\"reload\"}\n");
+  REQUIRE_MESSAGE(!reply.empty(), npsd.log());
+  const auto j = nlohmann::json::parse(reply);
+  CHECK(j.at("ok") == false);
+  CHECK_MESSAGE(j.at("error").get<std::string>().find("not valid JSON") != std::string::npos, reply);
+  std::this_thread::sleep_for(100ms);
+  CHECK_MESSAGE(npsd.alive(), npsd.log());
+  const auto r = run("radtest alice alice-password 127.0.0.1:" + std::to_string(npsd.auth_port) +
+                     " 0 " + secret);
+  CHECK_MESSAGE(r.output.find("Received Access-Accept") != std::string::npos, r.output);
 }
 
 TEST_CASE("the shipped example configurations validate") {

@@ -189,3 +189,55 @@ TEST_CASE("npsctl reload under a steady stream loses no request; an invalid file
   const auto r = run("radtest alice alice-pw 127.0.0.1:" + std::to_string(npsd.auth_port) + " 0 s3cret");
   CHECK_MESSAGE(r.output.find("Session-Timeout = 3605") != std::string::npos, r.output);
 }
+
+TEST_CASE("a CRP accepting without credentials serves CHAP and unauthenticated requests live") {
+  lab l;
+  l.must("init" + l.c() + " --listen auth:127.0.0.1:0 --users-file users.json");
+  l.must("client add" + l.c() + " --name kiosk-nas --address 127.0.0.1 --secret-stdin", "kiosk-secret\\n");
+  l.must("crp add" + l.c() + " --name Guests --order 1 --action accept-without-credentials"
+         " --auth-type CHAP --auth-type Unauthenticated");
+  // the first network policy lets only PAP through; the second takes everyone else
+  l.must("policy add" + l.c() + " --name 'PAP only' --access grant --user-name '^pap-' --auth-method PAP");
+  l.must("policy add" + l.c() + " --name Guests --access grant --reply 'Reply-Message=Guest'");
+  npsd_process npsd(l.config, l.dir.path);
+  const auto port = std::to_string(npsd.auth_port);
+
+  struct request_case {
+    const char* what;
+    std::string user;
+    bool chap;
+    const char* expect_code;
+    int expect_reason;
+  };
+  const request_case cases[] = {
+      {"CHAP, credentials not validated", "guest", true, "Access-Accept", 0},
+      {"no credentials at all", "kiosk", false, "Access-Accept", 0},
+      {"CHAP where the policy enables only PAP", "pap-guest", true, "Access-Reject", 66},
+      {"no method where the policy enables only PAP", "pap-kiosk", false, "Access-Reject", 66},
+  };
+  const std::regex reason_re(R"(result=(Access-\w+) reason=(\d+))");
+  std::size_t decisions = 0;
+  for (const auto& c : cases) {
+    CAPTURE(c.what);
+    const auto r = run("printf 'User-Name = \"" + c.user + "\"\\n" +
+                       (c.chap ? "CHAP-Password = \"anything\"\\n" : "") +
+                       "Message-Authenticator = 0x00\\n' | radclient -x -t 2 -r 1 127.0.0.1:" +
+                       port + " auth kiosk-secret");
+    CHECK_MESSAGE(r.output.find(std::string("Received ") + c.expect_code) != std::string::npos, r.output);
+    REQUIRE(npsd.wait_for_log("info decision", ++decisions));
+    const auto log = npsd.log();
+    const auto last = log.rfind("info decision");
+    const std::string line = log.substr(last, log.find('\n', last) - last);
+    std::smatch m;
+    REQUIRE_MESSAGE(std::regex_search(line, m, reason_re), line);
+    CHECK(m[1] == c.expect_code);
+    CHECK(std::stoi(m[2]) == c.expect_reason);
+    if (c.expect_reason == 0) CHECK(r.output.find("Reply-Message = \"Guest\"") != std::string::npos);
+  }
+  // the dry run agrees for CHAP
+  const auto t = l.ctl("policy test" + l.c() + " --json --client kiosk-nas --user pap-guest --auth-method CHAP");
+  REQUIRE_MESSAGE(t.exit_code == 0, t.output);
+  const auto j = nlohmann::json::parse(t.output);
+  CHECK(j.at("result") == "Access-Reject");
+  CHECK(j.at("reason") == 66);
+}

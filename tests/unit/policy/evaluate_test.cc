@@ -958,6 +958,27 @@ TEST_CASE("the authentication method constraint waits until the method is known"
   CHECK(d.why == reason::auth_method_not_enabled);
 }
 
+TEST_CASE("a request with no authentication method fails a method constraint: 66") {
+  // What a CRP accepting without credentials lets through with no credentials at all.
+  request_env e = rras_request();
+  remove(e.pkt, attr::eap_message);
+  e.acct.reset();
+  policies p;
+  p.nps = {np("PAP only", 1)};
+  p.nps[0].cons.methods = {auth_method::pap};
+  trace t;
+  const auto d = evaluate_network_policy(p, e.facts(), e.user(), t);
+  CHECK_FALSE(d.accept);
+  CHECK(d.why == reason::auth_method_not_enabled);
+  CHECK(d.detail ==
+        "the request uses no authentication method, and the policy enables only some "
+        "(enabled: PAP)");
+  // a policy that enables every method (none listed) grants it
+  p.nps[0].cons.methods.clear();
+  t.clear();
+  CHECK(evaluate_network_policy(p, e.facts(), e.user(), t).accept);
+}
+
 TEST_CASE("dial-in permission: the account's allow or deny overrides the policy unless ignored") {
   struct row {
     const char* name;

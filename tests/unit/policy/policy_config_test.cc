@@ -834,6 +834,56 @@ TEST_CASE("compile_regex: Perl syntax, case-insensitive, searched anywhere") {
   CHECK_THROWS_AS(compile_regex(json_reader(bad, "/x")), config_error);
 }
 
+TEST_CASE("a condition cannot match a secret attribute (its hidden value would reach the trace)") {
+  for (const auto& secret : {"User-Password", "Tunnel-Password", "MS-MPPE-Send-Key"}) {
+    CAPTURE(secret);
+    for (const auto& how : {R"("match": "x")", R"("values": [ "x" ])"}) {
+      const auto e = error_of(np_conditions(std::string(R"("attributes": [ { "name": ")") +
+                                            secret + "\", " + how + " } ]"));
+      CHECK(e == "npsd.json: /network_policies/0/conditions/attributes/0/name: " +
+                     std::string(secret) + " cannot be matched: its value is secret" + in_a);
+    }
+  }
+  // a dictionary's "secret" flag counts too
+  auto dict = npsd::radius::dictionary::parse("ATTRIBUTE Token 200 string secret\n", "tiny");
+  REQUIRE(dict);
+  const auto j = nlohmann::json::parse(R"({ "connection_request_policies": [ { "name": "C",
+      "conditions": { "attributes": [ { "name": "Token", "match": "." } ] } } ] })");
+  try {
+    (void)read_policies(json_reader(j, ""), *dict);
+    FAIL("expected a config_error");
+  } catch (const config_error& e) {
+    CHECK(std::string(e.what()) ==
+          "/connection_request_policies/0/conditions/attributes/0/name: Token cannot be matched: "
+          "its value is secret (connection request policy \"C\")");
+  }
+}
+
+TEST_CASE("a reply attribute that npsd cannot hide (encrypt=3) is refused, not sent in clear") {
+  auto dict = npsd::radius::dictionary::parse(
+      "ATTRIBUTE Ascend-Send-Secret 214 string encrypt=3\n"
+      "ATTRIBUTE Tunnel-Password 69 string has_tag,encrypt=2\n",
+      "tiny");
+  REQUIRE(dict);
+  const auto j = nlohmann::json::parse(R"({ "network_policies": [ { "name": "A",
+      "access": "grant", "settings": { "attributes": [
+        { "name": "Ascend-Send-Secret", "value": "s3cret" } ] } } ] })");
+  try {
+    (void)read_policies(json_reader(j, ""), *dict);
+    FAIL("expected a config_error");
+  } catch (const config_error& e) {
+    CHECK(std::string(e.what()) ==
+          "/network_policies/0/settings/attributes/0/name: Ascend-Send-Secret cannot be set by a "
+          "policy: npsd cannot hide it (encrypt=3) and will not send it in the clear (network "
+          "policy \"A\")");
+  }
+  // salt encryption (encrypt=2) is applied per reply: accepted
+  const auto ok = nlohmann::json::parse(R"({ "network_policies": [ { "name": "A",
+      "access": "grant", "settings": { "attributes": [
+        { "name": "Tunnel-Password", "value": "s3cret", "tag": 1 } ] } } ] })");
+  CHECK(read_policies(json_reader(ok, ""), *dict).nps.at(0).set.attributes.size() == 1);
+}
+
 TEST_CASE("read_policies against a dictionary that lacks an attribute a condition needs") {
   auto dict = npsd::radius::dictionary::parse("ATTRIBUTE User-Name 1 string\n", "tiny");
   REQUIRE(dict);
