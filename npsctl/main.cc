@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   n::add_policy_commands(app);
   n::add_validate_command(app);
   n::add_reload_command(app);
+  n::add_status_command(app);
   n::add_backup_commands(app);
   n::add_directory_commands(app);
   n::add_user_commands(app);

@@ -77,4 +77,32 @@ void add_reload_command(CLI::App& app) {
   });
 }
 
+void add_status_command(CLI::App& app) {
+  auto o = std::make_shared<reload_options>();
+  auto* cmd = app.add_subcommand(
+      "status",
+      "Ask the running npsd for its counters (requests, EAP conversations, directory) as JSON");
+  add_config_options(cmd, o->cfg);
+  cmd->add_option("--timeout", o->timeout_seconds, "Seconds to wait for npsd's answer")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  cmd->callback([o] {
+    const auto v = validate_installation(o->cfg.config_path(), o->cfg.dictionary_dir());
+    if (!v) throw command_error(exit_bad_input, "the configuration is invalid: " + v.error());
+    const auto& socket = v->cfg->server.control_socket;
+    if (socket.empty())
+      throw command_error(exit_bad_input,
+                          "the configuration has no server.control_socket: npsd cannot be asked");
+    const auto timeout = std::chrono::milliseconds(static_cast<long>(o->timeout_seconds * 1000));
+    const auto reply = control_exchange(socket, R"({"command":"status"})", timeout);
+    if (!reply) throw command_error(exit_failure, reply.error().message);
+    try {
+      fmt::print("{}\n", ordered_json::parse(*reply).dump(2));
+    } catch (const nlohmann::json::parse_error&) {
+      throw command_error(exit_failure, "unexpected reply from npsd (not JSON) on " +
+                                            socket.string());
+    }
+  });
+}
+
 }  // namespace npsd::npsctl

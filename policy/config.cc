@@ -139,10 +139,76 @@ directory_config read_directory(const json_reader& r, const std::filesystem::pat
   return d;
 }
 
+// A file the configuration names, resolved and checked to be readable.
+std::filesystem::path readable_file(const json_reader& r, const std::filesystem::path& base) {
+  auto path = resolve(base, r.non_empty_string());
+  std::ifstream in(path, std::ios::binary);
+  if (!in) r.fail(fmt::format("cannot read {}", path.string()));
+  return path;
+}
+
+int read_tls_version(const json_reader& r) {
+  return r.one_of({"1.2", "1.3"}) == "1.2" ? 0x0303 : 0x0304;
+}
+
+eap::eap_config read_eap(const json_reader& r, const std::filesystem::path& base) {
+  r.expect_object({"certificate", "private_key", "ca_file", "ca_path", "tls_min_version",
+                   "tls_max_version", "cipher_list", "ciphersuites", "groups", "fragment_size",
+                   "max_message_size", "conversation_timeout_seconds", "max_conversations",
+                   "max_conversations_per_station", "max_rounds", "certificate_identity",
+                   "require_identity_match"});
+  eap::eap_config e;
+  e.enabled = true;
+  e.certificate = readable_file(r.at("certificate"), base);
+  e.private_key = readable_file(r.at("private_key"), base);
+  if (!r.has("ca_file") && !r.has("ca_path"))
+    r.fail("missing required key \"ca_file\" (the CAs that issue client certificates; or "
+           "\"ca_path\", a hashed directory of them)");
+  if (const auto f = r.get("ca_file")) e.ca_file = readable_file(*f, base);
+  if (const auto d = r.get("ca_path")) {
+    e.ca_path = resolve(base, d->non_empty_string());
+    if (!std::filesystem::is_directory(e.ca_path))
+      d->fail(fmt::format("{} is not a directory", e.ca_path.string()));
+  }
+  if (const auto v = r.get("tls_min_version")) e.tls_min_version = read_tls_version(*v);
+  if (const auto v = r.get("tls_max_version")) e.tls_max_version = read_tls_version(*v);
+  if (e.tls_max_version < e.tls_min_version)
+    r.at("tls_max_version").fail("is lower than tls_min_version");
+  if (const auto v = r.get("cipher_list")) e.cipher_list = v->non_empty_string();
+  if (const auto v = r.get("ciphersuites")) e.ciphersuites = v->non_empty_string();
+  if (const auto v = r.get("groups")) e.groups = v->non_empty_string();
+  e.fragment_size = static_cast<std::size_t>(r.integer_or("fragment_size", 1020, 64, 4000));
+  e.max_message_size =
+      static_cast<std::size_t>(r.integer_or("max_message_size", 65536, 4096, 1 << 20));
+  e.conversation_timeout =
+      std::chrono::seconds(r.integer_or("conversation_timeout_seconds", 30, 1, 600));
+  e.max_conversations =
+      static_cast<std::size_t>(r.integer_or("max_conversations", 4096, 1, 1'000'000));
+  e.max_conversations_per_station =
+      static_cast<std::size_t>(r.integer_or("max_conversations_per_station", 16, 1, 1'000'000));
+  e.max_rounds = static_cast<std::size_t>(r.integer_or("max_rounds", 64, 8, 1000));
+  if (const auto ids = r.get("certificate_identity")) {
+    if (ids->array_size() == 0) ids->fail("expected at least one of \"upn\", \"email\", \"dns\", \"cn\"");
+    e.identity_sources.clear();
+    ids->for_each([&](const json_reader& i) {
+      const auto s = i.one_of({"upn", "email", "dns", "cn"});
+      const auto src = s == "upn"     ? eap::cert_identity_source::upn
+                       : s == "email" ? eap::cert_identity_source::email
+                       : s == "dns"   ? eap::cert_identity_source::dns
+                                      : eap::cert_identity_source::cn;
+      for (const auto seen : e.identity_sources)
+        if (seen == src) i.fail(fmt::format("\"{}\" is listed twice", s));
+      e.identity_sources.push_back(src);
+    });
+  }
+  e.require_identity_match = r.boolean_or("require_identity_match", false);
+  return e;
+}
+
 config read_config(const json_reader& r, const std::filesystem::path& base,
                    const std::filesystem::path& default_dictionary) {
   r.expect_object({"schema_version", "server", "log", "dictionary", "clients", "directory",
-                   "time_zone", "connection_request_policies", "network_policies"});
+                   "eap", "time_zone", "connection_request_policies", "network_policies"});
   config c;
   const auto v = r.at("schema_version");
   c.schema_version = static_cast<int>(v.integer(1, 1'000'000));
@@ -167,6 +233,7 @@ config read_config(const json_reader& r, const std::filesystem::path& base,
     c.clients.push_back(std::move(cl));
   });
   c.directory = read_directory(r.at("directory"), base);
+  if (const auto e = r.get("eap")) c.eap = read_eap(*e, base);
   auto dict = radius::dictionary::load_directory(c.dictionary);
   if (!dict) {
     const auto where = r.has("dictionary") ? r.at("dictionary") : r;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "eap/eap_config.h"
 #include "ldap/directory_config.h"
 #include "policy/ip.h"
 #include "policy/model.h"
@@ -67,6 +68,7 @@ struct config {
   std::shared_ptr<const radius::dictionary> dict;  // loaded from it
   std::vector<client_config> clients;
   directory_config directory;
+  eap::eap_config eap;  // enabled when the file has an "eap" section
   policies pol;  // connection request policies and network policies
 };
 

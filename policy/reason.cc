@@ -27,6 +27,8 @@ std::string_view reason_text(reason r) noexcept {
     case reason::untrusted_root: return "certificate chains to an untrusted root";
     case reason::missing_client_auth_eku: return "certificate lacks Client Authentication";
     case reason::certificate_revoked: return "certificate revoked";
+    case reason::certificate_unusable: return "no usable client certificate";
+    case reason::certificate_trust_failure: return "certificate not valid";
   }
   return "unknown";
 }

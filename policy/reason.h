@@ -27,6 +27,8 @@ enum class reason : std::uint16_t {
   message_authenticator_invalid = 262,
   untrusted_root = 265,
   missing_client_auth_eku = 283,
+  certificate_unusable = 285,       // none sent, or it names no identity npsd can look up
+  certificate_trust_failure = 288,  // expired, not yet valid, or another verification failure
   certificate_revoked = 289,
 };
 

@@ -17,6 +17,7 @@ struct counters {
   std::atomic<std::uint64_t> overload_dropped{0};
   std::atomic<std::uint64_t> access_accepts{0};
   std::atomic<std::uint64_t> access_rejects{0};
+  std::atomic<std::uint64_t> access_challenges{0};
   std::atomic<std::uint64_t> discarded{0};            // decided to send nothing (directory down)
   std::atomic<std::uint64_t> status_server{0};
   std::atomic<std::uint64_t> accounting_not_stored{0};

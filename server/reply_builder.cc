@@ -51,4 +51,16 @@ std::string make_class_value() {
   return fmt::format("npsd:{:x}:{:016x}:{:x}", boot, instance, counter.fetch_add(1) + 1);
 }
 
+void add_mppe_keys(radius::packet& reply, const radius::bytes& msk, std::string_view secret,
+                   const radius::authenticator_t& request_authenticator) {
+  constexpr std::uint32_t microsoft = 311;
+  constexpr std::uint32_t mppe_send_key = 16;
+  constexpr std::uint32_t mppe_recv_key = 17;
+  const auto half = [&](std::size_t from) { return radius::byte_view(msk).subspan(from, 32); };
+  for (const auto& [type, key] : {std::pair{mppe_recv_key, half(0)}, std::pair{mppe_send_key, half(32)}}) {
+    auto hidden = radius::salt_encrypt(key, secret, request_authenticator);
+    if (hidden) reply.add(radius::attr::vendor_specific, radius::make_vsa(microsoft, type, *hidden));
+  }
+}
+
 }  // namespace npsd::server

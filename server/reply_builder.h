@@ -20,4 +20,10 @@ expected<radius::attribute, std::string> encode_reply_attribute(
 // a counter, so no two Accepts of this server, before or after a restart, share one.
 std::string make_class_value();
 
+// MS-MPPE-Recv-Key = MSK[0..31] and MS-MPPE-Send-Key = MSK[32..63] (RFC 2548 2.4, RFC 5216
+// 2.3), salt-encrypted with the shared secret and the request's authenticator: what RRAS
+// needs to bring up an IKEv2 tunnel after EAP.
+void add_mppe_keys(radius::packet& reply, const radius::bytes& msk, std::string_view secret,
+                   const radius::authenticator_t& request_authenticator);
+
 }  // namespace npsd::server

@@ -4,13 +4,14 @@
 
 #include <fmt/format.h>
 
+#include "eap/packet.h"
 #include "policy/reason.h"
 #include "radius/crypto.h"
+#include "server/exchange.h"
 #include "server/reply_builder.h"
 
 namespace npsd::server {
 
-using clock = std::chrono::steady_clock;
 using radius::code;
 using policy::reason;
 
@@ -33,35 +34,6 @@ bool accepted_on(policy::listener_kind k, code c) {
 
 }  // namespace
 
-struct request_handler::exchange {
-  request_handler& h;
-  std::shared_ptr<const runtime> rt;
-  const policy::client_config* client = nullptr;
-  datagram d;
-  radius::packet req;
-  reply_sink send;
-  duplicate_key key;
-  clock::time_point start = clock::now();
-  std::string user;         // User-Name as received
-  std::string mapped_user;  // User-Name after the CRP's attribute manipulation
-  std::string password;     // cleansed on destruction
-  bool replied = false;
-  radius::packet request;   // the request after attribute manipulation (what NPs see)
-  policy::trace trace;
-  const policy::connection_request_policy* crp = nullptr;
-  const policy::network_policy* np = nullptr;
-  std::optional<ldap::account> acct;
-
-  exchange(request_handler& handler, std::shared_ptr<const runtime> r, datagram dg, reply_sink s)
-      : h(handler), rt(std::move(r)), d(std::move(dg)), send(std::move(s)) {}
-  exchange(const exchange&) = delete;
-  exchange& operator=(const exchange&) = delete;
-  ~exchange() {
-    if (!password.empty()) OPENSSL_cleanse(password.data(), password.size());
-    if (!replied) h.duplicates_.forget(key);  // a retransmission will be processed anew
-    h.in_flight_.fetch_sub(1);
-  }
-};
 
 request_handler::request_handler(counters& c, std::chrono::seconds duplicate_ttl,
                                  std::size_t duplicate_entries, std::chrono::seconds log_interval)
@@ -188,8 +160,10 @@ policy::request_facts request_handler::facts_of(const exchange& x, const radius:
   f.dict = x.rt->cfg->dict.get();
   f.client = x.client;
   f.client_address = x.d.address;
-  if (p.find(radius::attr::user_password) != nullptr) f.method = policy::auth_method::pap;
+  if (x.method) f.method = x.method;
+  else if (p.find(radius::attr::user_password) != nullptr) f.method = policy::auth_method::pap;
   else if (p.find(radius::attr::chap_password) != nullptr) f.method = policy::auth_method::chap;
+  f.eap_type = x.eap_type;
   f.now = std::chrono::system_clock::now();
   return f;
 }
@@ -198,9 +172,12 @@ void request_handler::start_access(std::shared_ptr<exchange> x) {
   const auto& req = x->req;
   if (req.find(radius::attr::user_name) == nullptr)
     return finish(*x, code::access_reject, reason::malformed_request, "no User-Name");
-  if (req.find(radius::attr::eap_message) != nullptr)
-    return finish(*x, code::access_reject, reason::eap_type_not_processed,
-                  "EAP is not enabled on this server");
+  if (auto eap_packet = eap::from_radius(req)) {
+    if (!*eap_packet)
+      return finish(*x, code::access_reject, reason::malformed_request,
+                    eap::parse_error_text(eap_packet->error()));
+    return start_eap(std::move(x), std::move(**eap_packet));
+  }
   const auto* hidden = req.find(radius::attr::user_password);
   if (hidden != nullptr) {
     auto clear =
@@ -292,6 +269,7 @@ void request_handler::finish(exchange& x, code c, reason why, std::string_view d
     if (granted->idle_timeout)
       reply.add_uint32(radius::attr::idle_timeout, *granted->idle_timeout);
     reply.add(radius::attr::class_, make_class_value());
+    if (!x.msk.empty()) add_mppe_keys(reply, x.msk, x.client->secret, x.req.authenticator);
   }
   if (!settings_error.empty()) {  // never accept with half the configured settings
     reply.attributes.resize(1);
@@ -299,7 +277,12 @@ void request_handler::finish(exchange& x, code c, reason why, std::string_view d
     why = reason::internal_error;
     detail = settings_error;
   }
-  if (c == code::access_reject) {
+  if (c == code::access_challenge) {
+    eap::add_to_radius(reply, x.eap_reply);
+    reply.add(radius::attr::state, x.state);
+  } else if (c == code::access_accept && !x.eap_reply.empty()) {
+    eap::add_to_radius(reply, x.eap_reply);
+  } else if (c == code::access_reject) {
     if (const auto* eap = x.req.find(radius::attr::eap_message); eap && eap->value.size() >= 2)
       reply.attributes.push_back({radius::attr::eap_message, {4, eap->value[1], 0, 4}});
   }
@@ -320,6 +303,14 @@ void request_handler::finish(exchange& x, code c, reason why, std::string_view d
 
   const auto latency_us =
       std::chrono::duration_cast<std::chrono::microseconds>(now - x.start).count();
+  if (c == code::access_challenge) {
+    counters_.access_challenges.fetch_add(1, std::memory_order_relaxed);
+    log_event(spdlog::level::debug, "access-challenge",
+              {{"client", std::string_view(x.client->name)},
+               {"user", std::string_view(x.user)},
+               {"latency_us", latency_us}});
+    return;
+  }
   if (x.req.code == code::status_server) {
     log_event(spdlog::level::debug, "status-server answered",
               {{"client", std::string_view(x.client->name)},
@@ -345,6 +336,15 @@ void request_handler::log_decision(const exchange& x, std::string_view result, r
   f.push_back({"reason_text", text});
   if (x.crp != nullptr) f.push_back({"crp", std::string_view(x.crp->name)});
   if (x.np != nullptr) f.push_back({"np", std::string_view(x.np->name)});
+  if (x.method) f.push_back({"method", policy::auth_method_name(*x.method)});
+  if (!x.tls_version.empty()) f.push_back({"tls", std::string_view(x.tls_version)});
+  if (!x.certificate_identity.empty())
+    f.push_back({"cert_identity", std::string_view(x.certificate_identity)});
+  if (x.certificate) {
+    f.push_back({"cert_subject", std::string_view(x.certificate->subject)});
+    f.push_back({"cert_issuer", std::string_view(x.certificate->issuer)});
+    f.push_back({"cert_serial", std::string_view(x.certificate->serial)});
+  }
   if (latency_us >= 0) f.push_back({"latency_us", latency_us});
   log_event(result == "discarded" ? spdlog::level::warn : spdlog::level::info, "decision", f);
   if (spdlog::should_log(spdlog::level::debug) && !x.trace.empty())

@@ -7,6 +7,8 @@
 #include <functional>
 #include <memory>
 
+#include "eap/conversation_table.h"
+#include "eap/packet.h"
 #include "policy/config.h"
 #include "policy/evaluate.h"
 #include "policy/reason.h"
@@ -43,6 +45,9 @@ class request_handler {
   friend struct exchange;
 
   void start_access(std::shared_ptr<exchange> x);
+  // EAP (request_eap.cc): a round of a conversation, and the decision once the method succeeded.
+  void start_eap(std::shared_ptr<exchange> x, eap::packet p);
+  void eap_authenticated(std::shared_ptr<exchange> x);
   void authorize(std::shared_ptr<exchange> x);
   static policy::request_facts facts_of(const exchange& x, const radius::packet& p);
   void finish(exchange& x, radius::code code, policy::reason why, std::string_view detail = {},
@@ -56,6 +61,11 @@ class request_handler {
   duplicate_cache duplicates_;
   log_limiter limiter_;
   std::atomic<std::size_t> in_flight_{0};
+  eap::conversation_table conversations_;
+
+ public:
+  std::size_t eap_conversations() const { return conversations_.size(); }
+  eap::conversation_table::counters eap_stats() const { return conversations_.stats(); }
 };
 
 }  // namespace npsd::server

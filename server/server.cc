@@ -75,7 +75,14 @@ expected<std::shared_ptr<const runtime>, std::string> load_runtime(const server_
   std::string error;
   auto dir = make_directory((*cfg)->directory, compute, error);
   if (!dir) return unexpected(error);
-  return std::shared_ptr<const runtime>(std::make_shared<runtime>(std::move(*cfg), std::move(dir)));
+  std::shared_ptr<const eap::tls_context> tls;
+  if ((*cfg)->eap.enabled) {
+    auto t = eap::tls_context::make((*cfg)->eap);
+    if (!t) return unexpected(fmt::format("{}: /eap: {}", (*cfg)->source.string(), t.error()));
+    tls = std::move(*t);
+  }
+  return std::shared_ptr<const runtime>(
+      std::make_shared<runtime>(std::move(*cfg), std::move(dir), std::move(tls)));
 }
 
 server::server(server_options opts) : opts_(std::move(opts)) {}
@@ -123,6 +130,11 @@ int server::run() {
   asio::io_context io;
   request_handler handler(counters_, sc.duplicate_ttl, sc.duplicate_max_entries,
                           sc.unknown_client_log_interval);
+  handler_ = &handler;
+  struct handler_reset {
+    std::atomic<request_handler*>& h;
+    ~handler_reset() { h = nullptr; }
+  } reset_handler{handler_};
   std::vector<std::unique_ptr<udp_listener>> listeners;
   nlohmann::json ready = {{"pid", ::getpid()}, {"listeners", nlohmann::json::array()}};
   for (const auto& lc : sc.listeners) {
@@ -302,8 +314,17 @@ nlohmann::json server::control(const nlohmann::json& request) {
                    {"binds", s.binds},           {"operations", s.operations},
                    {"unavailable", s.unavailable}, {"queue_full", s.queue_full}};
     }
+    nlohmann::json eap = {{"enabled", runtime_->tls != nullptr}};
+    if (const auto* h = handler_.load()) {
+      const auto st = h->eap_stats();
+      eap["conversations"] = h->eap_conversations();
+      eap["conversations_expired"] = st.expired;
+      eap["conversations_evicted"] = st.evicted;
+    }
+    eap["access_challenges"] = counters_.access_challenges.load();
     return {{"ok", true},
             {"directory", std::move(directory)},
+            {"eap", std::move(eap)},
             {"pid", ::getpid()},
             {"generation", generation_},
             {"config", opts_.config_file.string()},

@@ -1,6 +1,7 @@
 #pragma once
 // The npsd daemon: io threads, a compute pool for password KDFs, listeners, signals
 // (SIGTERM/SIGINT: drain and exit; SIGHUP: reload) and the runtime swapped on reload.
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -13,6 +14,7 @@
 
 #include "radius/expected.h"
 #include "server/counters.h"
+#include "server/request_handler.h"
 #include "server/request_handler.h"
 #include "server/runtime.h"
 
@@ -45,6 +47,7 @@ class server {
 
   server_options opts_;
   boost::asio::thread_pool* compute_ = nullptr;  // owned by run()
+  std::atomic<request_handler*> handler_{nullptr};  // owned by run()
   std::string ready_json_;
   std::shared_ptr<const runtime> runtime_;
   mutable std::mutex runtime_mu_;

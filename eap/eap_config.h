@@ -1,0 +1,49 @@
+#pragma once
+// The "eap" section of the configuration as plain validated structs (parsed by
+// policy/config.cc, read_eap). The TLS context is built from it by eap::make_tls_context.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace npsd::eap {
+
+// Where the identity of a client certificate comes from, tried in order.
+enum class cert_identity_source {
+  upn,    // SAN otherName 1.3.6.1.4.1.311.20.2.3 (what AD CS puts in user certificates)
+  email,  // SAN rfc822Name
+  dns,    // SAN dNSName, presented as host/<name> (machine certificates)
+  cn,     // the subject's commonName
+};
+
+struct eap_config {
+  bool enabled = false;  // an "eap" section is present
+
+  std::filesystem::path certificate;  // the server's certificate, then its chain (PEM)
+  std::filesystem::path private_key;  // its key (PEM, unencrypted)
+  std::filesystem::path ca_file;      // CAs trusted to issue client certificates (PEM bundle)
+  std::filesystem::path ca_path;      // and/or a hashed directory (c_rehash); may be empty
+
+  int tls_min_version = 0x0303;  // TLS1_2_VERSION
+  int tls_max_version = 0x0304;  // TLS1_3_VERSION
+  std::string cipher_list;       // TLS 1.2 ciphers (OpenSSL syntax); empty: the safe default
+  std::string ciphersuites;      // TLS 1.3 suites; empty: OpenSSL's default
+  std::string groups;            // key exchange groups; empty: OpenSSL's default
+
+  std::size_t fragment_size = 1020;     // EAP-TLS data bytes per EAP-Request (before Framed-MTU)
+  std::size_t max_message_size = 65536; // a TLS message from the client, reassembled
+  std::chrono::seconds conversation_timeout{30};
+  std::size_t max_conversations = 4096;             // in flight, globally
+  std::size_t max_conversations_per_station = 16;   // per Calling-Station-Id
+  std::size_t max_rounds = 64;                      // Access-Challenges per conversation
+
+  std::vector<cert_identity_source> identity_sources{
+      cert_identity_source::upn, cert_identity_source::email, cert_identity_source::dns,
+      cert_identity_source::cn};
+  // The EAP identity (outer User-Name) must name the same account as the certificate.
+  bool require_identity_match = false;
+};
+
+}  // namespace npsd::eap

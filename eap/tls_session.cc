@@ -1,0 +1,292 @@
+#include "eap/tls_session.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <fmt/format.h>
+
+namespace npsd::eap {
+
+namespace {
+
+struct ctx_free {
+  void operator()(SSL_CTX* p) const noexcept { SSL_CTX_free(p); }
+};
+struct ssl_free {
+  void operator()(SSL* p) const noexcept { SSL_free(p); }
+};
+
+// The error queue's newest entry as text, and the queue cleared. No key material is in it.
+std::string openssl_error() {
+  std::string out;
+  unsigned long e = 0;
+  while ((e = ERR_get_error()) != 0) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    out = buf;
+  }
+  return out.empty() ? std::string("unknown OpenSSL error") : out;
+}
+
+// Safe default for TLS 1.2: forward secrecy and AEAD first, no legacy ciphers.
+constexpr const char* default_cipher_list =
+    "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:ECDHE+AES:!aNULL:!eNULL:!MD5:!RC4:!3DES:!DSS";
+
+bytes der_of(X509* cert) {
+  bytes out;
+  const int n = cert != nullptr ? i2d_X509(cert, nullptr) : 0;
+  if (n <= 0) return out;
+  out.resize(static_cast<std::size_t>(n));
+  unsigned char* p = out.data();
+  i2d_X509(cert, &p);
+  return out;
+}
+
+// The client's leaf certificate, kept when verification fails (OpenSSL does not keep it then),
+// so that the failure can be logged with its subject, issuer and serial.
+int verify_callback(int ok, X509_STORE_CTX* store) {
+  if (ok == 1) return ok;
+  auto* ssl = static_cast<SSL*>(
+      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  if (ssl == nullptr) return ok;
+  if (auto* leaf_der = static_cast<bytes*>(SSL_get_app_data(ssl)); leaf_der && leaf_der->empty())
+    *leaf_der = der_of(X509_STORE_CTX_get0_cert(store));
+  return ok;
+}
+
+}  // namespace
+
+struct tls_context::impl {
+  std::unique_ptr<SSL_CTX, ctx_free> ctx;
+};
+
+tls_context::tls_context(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+tls_context::~tls_context() = default;
+
+expected<std::shared_ptr<const tls_context>, std::string> tls_context::make(const eap_config& cfg) {
+  ERR_clear_error();
+  auto p = std::make_unique<impl>();
+  p->ctx.reset(SSL_CTX_new(TLS_server_method()));
+  if (!p->ctx) return unexpected("cannot create a TLS context: " + openssl_error());
+  SSL_CTX* ctx = p->ctx.get();
+  SSL_CTX_set_min_proto_version(ctx, cfg.tls_min_version);
+  SSL_CTX_set_max_proto_version(ctx, cfg.tls_max_version);
+  // No renegotiation (a client may not restart the handshake inside the conversation), no
+  // compression; session resumption is off until fast reconnect is configured.
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET |
+                               SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_num_tickets(ctx, 0);
+  const auto cipher_list = cfg.cipher_list.empty() ? std::string(default_cipher_list) : cfg.cipher_list;
+  if (SSL_CTX_set_cipher_list(ctx, cipher_list.c_str()) != 1)
+    return unexpected(fmt::format("cipher_list \"{}\" selects no cipher", cipher_list));
+  if (!cfg.ciphersuites.empty() && SSL_CTX_set_ciphersuites(ctx, cfg.ciphersuites.c_str()) != 1)
+    return unexpected(fmt::format("ciphersuites \"{}\" selects no TLS 1.3 suite", cfg.ciphersuites));
+  if (!cfg.groups.empty() && SSL_CTX_set1_groups_list(ctx, cfg.groups.c_str()) != 1)
+    return unexpected(fmt::format("groups \"{}\" names an unknown group", cfg.groups));
+
+  if (SSL_CTX_use_certificate_chain_file(ctx, cfg.certificate.c_str()) != 1)
+    return unexpected(fmt::format("{}: cannot use it as the server certificate: {}",
+                                  cfg.certificate.string(), openssl_error()));
+  if (SSL_CTX_use_PrivateKey_file(ctx, cfg.private_key.c_str(), SSL_FILETYPE_PEM) != 1)
+    return unexpected(fmt::format("{}: cannot read the private key (PEM, unencrypted): {}",
+                                  cfg.private_key.string(), openssl_error()));
+  if (SSL_CTX_check_private_key(ctx) != 1)
+    return unexpected(fmt::format("{} is not the key of the certificate in {}",
+                                  cfg.private_key.string(), cfg.certificate.string()));
+  {
+    X509* leaf = SSL_CTX_get0_certificate(ctx);
+    if (leaf != nullptr && X509_cmp_current_time(X509_get0_notAfter(leaf)) < 0)
+      return unexpected(fmt::format("{}: the server certificate has expired", cfg.certificate.string()));
+  }
+
+  const char* file = cfg.ca_file.empty() ? nullptr : cfg.ca_file.c_str();
+  const char* dir = cfg.ca_path.empty() ? nullptr : cfg.ca_path.c_str();
+  if (SSL_CTX_load_verify_locations(ctx, file, dir) != 1)
+    return unexpected(fmt::format("{}: cannot load the trusted CA certificates: {}",
+                                  cfg.ca_file.empty() ? cfg.ca_path.string() : cfg.ca_file.string(),
+                                  openssl_error()));
+  if (file != nullptr) {
+    // The CertificateRequest names the trusted CAs, so a client with several certificates
+    // picks one they issued.
+    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(file))
+      SSL_CTX_set_client_CA_list(ctx, names);
+    else
+      return unexpected(fmt::format("{}: holds no CA certificate", cfg.ca_file.string()));
+  }
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_callback);
+  SSL_CTX_set_verify_depth(ctx, 8);
+  SSL_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
+  ERR_clear_error();
+  return std::shared_ptr<const tls_context>(new tls_context(std::move(p)));
+}
+
+std::string_view tls_failure_name(tls_failure f) noexcept {
+  switch (f) {
+    case tls_failure::none: return "none";
+    case tls_failure::handshake: return "TLS handshake failed";
+    case tls_failure::no_certificate: return "no client certificate";
+    case tls_failure::untrusted_issuer: return "certificate issuer not trusted";
+    case tls_failure::expired: return "certificate expired";
+    case tls_failure::not_yet_valid: return "certificate not yet valid";
+    case tls_failure::revoked: return "certificate revoked";
+    case tls_failure::crl_unavailable: return "certificate revocation list unavailable";
+    case tls_failure::wrong_purpose: return "certificate not valid for client authentication";
+    case tls_failure::bad_certificate: return "certificate verification failed";
+  }
+  return "TLS failure";
+}
+
+struct tls_session::impl {
+  std::shared_ptr<const tls_context> ctx;
+  std::unique_ptr<SSL, ssl_free> ssl;
+  BIO* in = nullptr;   // owned by ssl
+  BIO* out = nullptr;  // owned by ssl
+  bytes failed_leaf;   // set by verify_callback
+};
+
+tls_session::tls_session(std::shared_ptr<const tls_context> ctx) : impl_(std::make_unique<impl>()) {
+  impl_->ctx = std::move(ctx);
+  impl_->ssl.reset(SSL_new(impl_->ctx->get().ctx.get()));
+  if (!impl_->ssl) {
+    state_ = state::failed;
+    failure_ = tls_failure::handshake;
+    detail_ = "cannot create a TLS session: " + openssl_error();
+    return;
+  }
+  impl_->in = BIO_new(BIO_s_mem());
+  impl_->out = BIO_new(BIO_s_mem());
+  SSL_set_bio(impl_->ssl.get(), impl_->in, impl_->out);
+  SSL_set_accept_state(impl_->ssl.get());
+  SSL_set_app_data(impl_->ssl.get(), &impl_->failed_leaf);
+}
+
+tls_session::~tls_session() = default;
+tls_session::tls_session(tls_session&&) noexcept = default;
+tls_session& tls_session::operator=(tls_session&&) noexcept = default;
+
+tls_session::state tls_session::feed(byte_view data) {
+  if (state_ == state::failed) return state_;
+  ERR_clear_error();
+  if (!data.empty() &&
+      BIO_write(impl_->in, data.data(), static_cast<int>(data.size())) != static_cast<int>(data.size())) {
+    state_ = state::failed;
+    failure_ = tls_failure::handshake;
+    detail_ = "cannot buffer the TLS data";
+    return state_;
+  }
+  if (state_ == state::established) return state_;
+  const int r = SSL_do_handshake(impl_->ssl.get());
+  if (r == 1) {
+    state_ = state::established;
+    return state_;
+  }
+  const int err = SSL_get_error(impl_->ssl.get(), r);
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return state_;
+  state_ = state::failed;
+  detail_ = openssl_error();
+  classify_failure();
+  return state_;
+}
+
+void tls_session::classify_failure() {
+  const long v = SSL_get_verify_result(impl_->ssl.get());
+  failure_ = tls_failure::handshake;
+  if (v == X509_V_OK) {
+    if (detail_.find("peer did not return a certificate") != std::string::npos ||
+        detail_.find("certificate required") != std::string::npos)
+      failure_ = tls_failure::no_certificate;
+    return;
+  }
+  detail_ = X509_verify_cert_error_string(v);
+  switch (v) {
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_CERT_UNTRUSTED:
+      failure_ = tls_failure::untrusted_issuer;
+      break;
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+      failure_ = tls_failure::expired;
+      break;
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+      failure_ = tls_failure::not_yet_valid;
+      break;
+    case X509_V_ERR_CERT_REVOKED:
+      failure_ = tls_failure::revoked;
+      break;
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+      failure_ = tls_failure::crl_unavailable;
+      break;
+    case X509_V_ERR_INVALID_PURPOSE:
+      failure_ = tls_failure::wrong_purpose;
+      break;
+    default:
+      failure_ = tls_failure::bad_certificate;
+  }
+}
+
+bytes tls_session::take_output() {
+  bytes out;
+  const auto n = BIO_ctrl_pending(impl_->out);
+  if (n == 0) return out;
+  out.resize(n);
+  const int got = BIO_read(impl_->out, out.data(), static_cast<int>(n));
+  out.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+  return out;
+}
+
+bool tls_session::write(byte_view data) {
+  if (state_ != state::established) return false;
+  ERR_clear_error();
+  return SSL_write(impl_->ssl.get(), data.data(), static_cast<int>(data.size())) ==
+         static_cast<int>(data.size());
+}
+
+bytes tls_session::read() {
+  bytes out;
+  if (state_ != state::established) return out;
+  unsigned char buf[4096];
+  for (;;) {
+    const int n = SSL_read(impl_->ssl.get(), buf, sizeof buf);
+    if (n <= 0) break;
+    out.insert(out.end(), buf, buf + n);
+  }
+  ERR_clear_error();
+  return out;
+}
+
+int tls_session::version() const noexcept { return SSL_version(impl_->ssl.get()); }
+std::string tls_session::version_name() const { return SSL_get_version(impl_->ssl.get()); }
+std::string tls_session::cipher_name() const {
+  const char* n = SSL_get_cipher_name(impl_->ssl.get());
+  return n != nullptr ? n : "";
+}
+bool tls_session::resumed() const noexcept { return SSL_session_reused(impl_->ssl.get()) == 1; }
+
+std::optional<bytes> tls_session::export_keying_material(std::string_view label, byte_view context,
+                                                         bool use_context,
+                                                         std::size_t length) const {
+  bytes out(length);
+  const std::string l(label);
+  if (SSL_export_keying_material(impl_->ssl.get(), out.data(), out.size(), l.c_str(), l.size(),
+                                 context.data(), context.size(), use_context ? 1 : 0) != 1) {
+    ERR_clear_error();
+    return std::nullopt;
+  }
+  return out;
+}
+
+bytes tls_session::peer_certificate_der() const {
+  if (X509* cert = SSL_get0_peer_certificate(impl_->ssl.get())) return der_of(cert);
+  return impl_->failed_leaf;
+}
+
+}  // namespace npsd::eap

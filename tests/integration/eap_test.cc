@@ -1,0 +1,253 @@
+// EAP-TLS against the real npsd, driven by eapol_test (wpa_supplicant's RADIUS test peer) with
+// the test PKI of scripts/make-pki: TLS 1.2 and 1.3, RSA and ECDSA keys, a client certificate
+// from an intermediate CA, small fragments, RRAS's request attributes; each success must bring
+// MS-MPPE keys that match the supplicant's MSK. The failures (untrusted issuer, expired, no
+// Client Authentication EKU, not in the group, a method the policy does not allow, a disabled
+// account) must each end in an Access-Reject with their reason code, never a hang.
+#include <doctest/doctest.h>
+
+#include <sstream>
+
+#include "eapol.h"
+#include "harness.h"
+#include "radius/crypto.h"
+
+using namespace npsd::test;
+using nlohmann::json;
+namespace radius = npsd::radius;
+
+namespace {
+
+constexpr const char* secret = "testing123";
+
+// RRAS's attributes in an IKEv2 Access-Request (../shared/reference/nps-model.md): NAS-Port-Type
+// Virtual, Service-Type Framed, Framed-Protocol PPP, NAS-Identifier, Calling/Called-Station-Id,
+// MS-RAS-Vendor 311 (vendor 311, type 9, value 311).
+const std::vector<std::string> rras_attributes = {
+    "61:d:5", "6:d:2", "7:d:1", "32:s:rras1", "31:s:198.51.100.7", "30:s:203.0.113.1",
+    "26:x:0000013709060000013" "7"};
+
+json users(bool alice_enabled) {
+  return {{"schema_version", 1},
+          {"groups", {{{"name", "VPN Users"}}}},
+          {"users",
+           {{{"name", "alice"}, {"upn", "alice@corp.example.com"}, {"groups", {"VPN Users"}},
+             {"enabled", alice_enabled}},
+            {{"name", "bob"}, {"upn", "bob@corp.example.com"}, {"groups", {"VPN Users"}}},
+            {{"name", "carol"}, {"upn", "carol@corp.example.com"}, {"groups", {"VPN Users"}}},
+            {{"name", "dave"}, {"upn", "dave@corp.example.com"}}}}};
+}
+
+// npsd with EAP on the test PKI, JSON logs, and the Always On VPN policies: "VPN Users" on
+// NAS-Port-Type Virtual with EAP-TLS only; "Wired" on Ethernet, PAP only.
+struct eap_server {
+  temp_dir dir;
+  const fs::path& pki = test_pki();
+  std::unique_ptr<npsd_process> npsd;
+
+  explicit eap_server(json eap_patch = json::object()) {
+    write_file(dir.path / "users.json", users(true).dump(2));
+    json eap = {{"certificate", (pki / "server.pem").string()},
+                {"private_key", (pki / "server.key").string()},
+                {"ca_file", (pki / "ca.pem").string()}};
+    eap.merge_patch(eap_patch);
+    const json cfg = {
+        {"schema_version", 1},
+        {"server",
+         {{"threads", 2},
+          {"listen", {{{"type", "auth"}, {"address", "127.0.0.1"}, {"port", 0}}}},
+          {"control_socket", (dir.path / "control.sock").string()}}},
+        {"log", {{"format", "json"}, {"level", "info"}}},
+        {"clients", {{{"name", "rras1"}, {"address", "127.0.0.1"}, {"secret", secret}}}},
+        {"directory", {{"backend", "local"}, {"users_file", "users.json"}}},
+        {"eap", eap},
+        {"network_policies",
+         {{{"name", "VPN Users"},
+           {"order", 1},
+           {"conditions", {{"user_groups", {"VPN Users"}}, {"nas_port_type", {"Virtual"}}}},
+           {"access", "grant"},
+           {"constraints", {{"authentication_methods", {"EAP-TLS"}}, {"session_timeout", 3600}}}},
+          {{"name", "Wired"},
+           {"order", 2},
+           {"conditions", {{"nas_port_type", {"Ethernet"}}}},
+           {"access", "grant"},
+           {"constraints", {{"authentication_methods", {"PAP"}}}}}}}};
+    write_file(dir.path / "npsd.json", cfg.dump(2));
+    fs::permissions(dir.path / "npsd.json", fs::perms::owner_read | fs::perms::owner_write);
+    npsd = std::make_unique<npsd_process>(dir.path / "npsd.json", dir.path);
+  }
+
+  eapol_options user(const std::string& cert, const std::string& key) const {
+    eapol_options o;
+    o.identity = "anonymous-outer@corp.example.com";  // the certificate decides who it is
+    o.ca_cert = (pki / "ca.pem").string();
+    o.client_cert = (pki / cert).string();
+    o.private_key = (pki / key).string();
+    o.attributes = rras_attributes;
+    return o;
+  }
+  eapol_result run(const eapol_options& o) const {
+    return run_eapol_test(o, dir.path, npsd->auth_port, secret);
+  }
+
+  // The JSON decision lines of the log, oldest first.
+  std::vector<json> decisions() const {
+    std::vector<json> out;
+    std::istringstream in(npsd->log());
+    for (std::string line; std::getline(in, line);) {
+      auto j = json::parse(line, nullptr, false);
+      if (!j.is_discarded() && j.value("msg", "") == "decision") out.push_back(std::move(j));
+    }
+    return out;
+  }
+  json last_decision() const {
+    auto all = decisions();
+    return all.empty() ? json::object() : all.back();
+  }
+  json status() const {
+    const auto r = ::npsd::test::run(std::string(NPSCTL_BINARY) + " status --config " +
+                                     (dir.path / "npsd.json").string());
+    REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+    return json::parse(r.output);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("EAP-TLS: TLS 1.2 and 1.3, RSA and ECDSA, an intermediate CA, 200-byte fragments: MPPE keys OK") {
+  eap_server s;
+  struct run_case {
+    const char* what;
+    const char* cert;
+    const char* key;
+    const char* tls;
+    int fragment_size;
+    const char* identity;  // what the certificate maps to
+    const char* version;   // what npsd logs
+  };
+  const run_case cases[] = {
+      {"RSA, TLS 1.2", "alice.pem", "alice.key", "1.2", 0, "alice@corp.example.com", "TLSv1.2"},
+      {"RSA, TLS 1.3", "alice.pem", "alice.key", "1.3", 0, "alice@corp.example.com", "TLSv1.3"},
+      {"ECDSA, TLS 1.2", "bob.pem", "bob.key", "1.2", 0, "bob@corp.example.com", "TLSv1.2"},
+      {"ECDSA, TLS 1.3", "bob.pem", "bob.key", "1.3", 0, "bob@corp.example.com", "TLSv1.3"},
+      {"intermediate CA, TLS 1.2", "carol-chain.pem", "carol.key", "1.2", 0,
+       "carol@corp.example.com", "TLSv1.2"},
+      {"intermediate CA, TLS 1.3, fragment_size=200", "carol-chain.pem", "carol.key", "1.3", 200,
+       "carol@corp.example.com", "TLSv1.3"},
+      {"fragment_size=200, TLS 1.2", "alice.pem", "alice.key", "1.2", 200,
+       "alice@corp.example.com", "TLSv1.2"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.what);
+    auto o = s.user(c.cert, c.key);
+    o.tls = c.tls;
+    o.fragment_size = c.fragment_size;
+    const auto r = s.run(o);
+    INFO(r.output.substr(r.output.size() > 3000 ? r.output.size() - 3000 : 0));
+    CHECK(r.success);
+    CHECK(r.mppe_ok == 1);
+    CHECK(r.mppe_mismatch == 0);
+    CHECK(r.accepts == 1);
+    if (c.fragment_size == 200) CHECK(r.challenges >= 10);  // the handshake took many rounds
+    const auto d = s.last_decision();
+    INFO(d.dump());
+    CHECK(d.value("result", "") == "Access-Accept");
+    CHECK(d.value("np", "") == "VPN Users");
+    CHECK(d.value("method", "") == "EAP-TLS");
+    CHECK(d.value("tls", "") == c.version);
+    CHECK(d.value("cert_identity", "") == c.identity);
+  }
+}
+
+TEST_CASE("EAP-TLS failures end in Access-Reject with their reason code, never a hang") {
+  eap_server s;
+  struct run_case {
+    const char* what;
+    const char* cert;
+    const char* key;
+    std::vector<std::string> attributes;  // empty: RRAS's
+    int reason;
+  };
+  const run_case cases[] = {
+      {"issuer not trusted", "rogue.pem", "rogue.key", {}, 265},
+      {"expired", "expired.pem", "expired.key", {}, 288},
+      {"no Client Authentication EKU", "noeku.pem", "noeku.key", {}, 283},
+      {"not in the policy's group", "dave.pem", "dave.key", {}, 48},
+      {"a method the matching policy does not allow", "alice.pem", "alice.key", {"61:d:15"}, 66},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.what);
+    auto o = s.user(c.cert, c.key);
+    if (!c.attributes.empty()) o.attributes = c.attributes;
+    const auto before = s.decisions().size();
+    const auto r = s.run(o);
+    INFO(r.output.substr(r.output.size() > 3000 ? r.output.size() - 3000 : 0));
+    CHECK_FALSE(r.success);
+    CHECK_FALSE(r.timed_out);
+    CHECK(r.rejects == 1);
+    CHECK(r.accepts == 0);
+    REQUIRE(s.decisions().size() == before + 1);
+    const auto d = s.last_decision();
+    INFO(d.dump());
+    CHECK(d.value("result", "") == "Access-Reject");
+    CHECK(d.value("reason", -1) == c.reason);
+    // Every certificate failure names the certificate.
+    CHECK(d.value("cert_subject", "") != "");
+    CHECK(d.value("cert_serial", "") != "");
+  }
+
+  SUBCASE("a disabled account is rejected with 34 after a reload") {
+    write_file(s.dir.path / "users.json", users(false).dump(2));
+    s.npsd->signal(SIGHUP);
+    REQUIRE(s.npsd->wait_for_log("configuration reloaded"));
+    const auto r = s.run(s.user("alice.pem", "alice.key"));
+    CHECK(r.rejects == 1);
+    CHECK(s.last_decision().value("reason", -1) == 34);
+  }
+}
+
+TEST_CASE("EAP: abandoned conversations stay within max_conversations, per station too") {
+  eap_server s({{"max_conversations", 50}, {"max_conversations_per_station", 5},
+                {"conversation_timeout_seconds", 2}});
+  udp_client c;
+  const auto identity_request = [&](std::uint8_t id, const std::string& station) {
+    radius::packet p;
+    p.code = radius::code::access_request;
+    p.identifier = id;
+    radius::random_bytes(p.authenticator);
+    p.add(radius::attr::user_name, std::string_view("someone"));
+    p.add(radius::attr::calling_station_id, std::string_view(station));
+    p.attributes.push_back({radius::attr::message_authenticator, radius::bytes(16, 0)});
+    const std::string name = "someone";
+    radius::bytes eap = {2, id, 0, static_cast<std::uint8_t>(5 + name.size()), 1};
+    eap.insert(eap.end(), name.begin(), name.end());
+    p.add(radius::attr::eap_message, radius::byte_view(eap));
+    auto wire = radius::encode(p);
+    radius::sign_request(*wire, secret);
+    return *wire;
+  };
+  // 300 conversations started from 100 stations, then 100 from one: none finished.
+  int challenges = 0;
+  for (int i = 0; i < 400; ++i) {
+    const auto station = i < 300 ? "station-" + std::to_string(i % 100) : std::string("one");
+    c.send(s.npsd->auth_port, identity_request(static_cast<std::uint8_t>(i), station));
+    if (const auto reply = c.receive(std::chrono::milliseconds(2000)); reply && (*reply)[0] == 11)
+      ++challenges;
+  }
+  CHECK(challenges == 400);  // each was answered with the EAP-TLS start
+  auto st = s.status().at("eap");
+  INFO(st.dump());
+  CHECK(st.at("conversations").get<int>() <= 50);
+  CHECK(st.at("conversations_evicted").get<int>() >= 350);
+  // After the timeout they are gone, and a real user still authenticates meanwhile.
+  const auto r = s.run(s.user("alice.pem", "alice.key"));
+  CHECK(r.success);
+  CHECK(r.mppe_ok == 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  c.send(s.npsd->auth_port, identity_request(1, "late"));  // expiry runs on the next insert
+  (void)c.receive(std::chrono::milliseconds(2000));
+  st = s.status().at("eap");
+  INFO(st.dump());
+  CHECK(st.at("conversations").get<int>() == 1);
+  CHECK(st.at("conversations_expired").get<int>() >= 1);
+}
