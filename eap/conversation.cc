@@ -1,7 +1,6 @@
 #include "eap/conversation.h"
 
-#include <openssl/crypto.h>
-#include <openssl/ssl.h>
+#include <algorithm>
 
 #include <fmt/format.h>
 
@@ -9,19 +8,42 @@ namespace npsd::eap {
 
 namespace {
 
-constexpr std::size_t key_material_size = 128;  // MSK (64) then EMSK (64), RFC 5216 2.3
+constexpr std::uint8_t type_tlv = 33;  // EAP-TLV (PEAPv0 extensions)
+constexpr std::uint16_t tlv_result = 3;
+constexpr std::uint16_t result_success = 1;
 
-std::string nak_text(byte_view types) {
+std::string type_name(std::uint8_t t) {
+  return t == type::peap       ? "PEAP (25)"
+         : t == type::mschapv2 ? "EAP-MSCHAPv2 (26)"
+         : t == type::tls      ? "EAP-TLS (13)"
+         : t == 0              ? "none (0)"
+                               : std::to_string(t);
+}
+
+std::string type_list(byte_view types) {
   std::string out;
   for (const auto t : types) {
     if (!out.empty()) out += ", ";
-    out += t == type::peap       ? "PEAP (25)"
-           : t == type::mschapv2 ? "EAP-MSCHAPv2 (26)"
-           : t == type::tls      ? "EAP-TLS (13)"
-           : t == 0              ? "none (0)"
-                                 : std::to_string(t);
+    out += type_name(t);
   }
   return out.empty() ? "nothing" : out;
+}
+
+// A Result TLV inside an EAP-TLV Request (PEAPv0 sends it with the full EAP header).
+bytes result_tlv_request(std::uint8_t id) {
+  return encode(packet{code::request, id, type_tlv, {0x80, 0x03, 0x00, 0x02, 0x00, 0x01}});
+}
+
+// The status of the Result TLV in an EAP-TLV Response, or 0 when there is none.
+std::uint16_t result_status(byte_view tlvs) {
+  while (tlvs.size() >= 4) {
+    const std::uint16_t t = static_cast<std::uint16_t>((tlvs[0] & 0x3f) << 8 | tlvs[1]);
+    const std::size_t len = static_cast<std::size_t>(tlvs[2]) << 8 | tlvs[3];
+    if (len > tlvs.size() - 4) return 0;
+    if (t == tlv_result && len >= 2) return static_cast<std::uint16_t>(tlvs[4] << 8 | tlvs[5]);
+    tlvs = tlvs.subspan(4 + len);
+  }
+  return 0;
 }
 
 }  // namespace
@@ -29,9 +51,7 @@ std::string nak_text(byte_view types) {
 conversation::conversation(std::string identity, std::uint8_t identity_id, conversation_options o)
     : identity_(std::move(identity)),
       o_(std::move(o)),
-      next_id_(static_cast<std::uint8_t>(identity_id + 1)),
-      tls_(o_.tls),
-      in_(o_.max_message_size) {}
+      next_id_(static_cast<std::uint8_t>(identity_id + 1)) {}
 
 conversation::~conversation() = default;
 
@@ -39,7 +59,7 @@ step conversation::request(bytes payload) {
   packet p;
   p.code = code::request;
   p.identifier = next_id_++;
-  p.type = type::tls;
+  p.type = type_;
   p.data = std::move(payload);
   last_request_id_ = p.identifier;
   step s;
@@ -57,12 +77,33 @@ step conversation::fail(failure_kind k, std::string detail, std::uint8_t id) {
   return s;
 }
 
-step conversation::begin() { return request({tls_flag::start}); }
+step conversation::fail(const tls_outcome& o, std::uint8_t id) {
+  step s = fail(o.why, o.detail, id);
+  s.tls_why = o.tls_why;
+  s.certificate = o.certificate;
+  return s;
+}
+
+step conversation::start_method(std::uint8_t t) {
+  type_ = t;
+  outer_ = std::make_unique<tls_auth>(
+      o_.tls, t == type::peap ? tls_auth::mode::tunnel : tls_auth::mode::eap_tls, t);
+  inner_ = inner_phase::none;
+  inner_tls_.reset();
+  answered_ = false;
+  return request(tls_auth::start());
+}
+
+step conversation::begin() {
+  return o_.methods.empty() ? fail(failure_kind::method_refused, "no EAP method is enabled",
+                                   static_cast<std::uint8_t>(next_id_ - 1))
+                            : start_method(o_.methods.front());
+}
 
 step conversation::on_response(const packet& p) {
   if (++rounds_ > o_.max_rounds)
-    return fail(failure_kind::too_many_rounds,
-                fmt::format("more than {} EAP rounds", o_.max_rounds), p.identifier);
+    return fail(failure_kind::too_many_rounds, fmt::format("more than {} EAP rounds", o_.max_rounds),
+                p.identifier);
   if (p.code != code::response)
     return fail(failure_kind::unexpected_packet, "expected an EAP-Response", p.identifier);
   if (p.identifier != last_request_id_)
@@ -70,116 +111,131 @@ step conversation::on_response(const packet& p) {
                 fmt::format("EAP identifier {} does not answer request {}", p.identifier,
                             last_request_id_),
                 p.identifier);
-  if (p.type == type::nak)
-    return fail(failure_kind::method_refused,
-                "the peer refused EAP-TLS and asked for " + nak_text(p.data), p.identifier);
-  if (p.type != type::tls)
+  if (p.type == type::nak) return on_nak(p);
+  if (p.type != type_)
     return fail(failure_kind::unexpected_packet,
-                fmt::format("expected an EAP-TLS response, got EAP type {}", p.type), p.identifier);
-  if (pending_failure_) {
-    auto f = std::move(*pending_failure_);
-    f.eap = encode(packet{code::failure, p.identifier, 0, {}});
-    return f;
-  }
-
-  // Sending a message in fragments: each response must be an empty ACK.
-  if (out_.pending()) {
-    if (p.data.size() != 1 || (p.data[0] & tls_flag::more_fragments) != 0)
-      return fail(failure_kind::unexpected_packet,
-                  "expected an EAP-TLS acknowledgement while sending fragments", p.identifier);
-    return request(out_.next(o_.fragment_size));
-  }
-
-  switch (in_.add(p.data)) {
-    case tls_reassembler::status::error:
-      return fail(failure_kind::malformed, std::string(in_.error()), p.identifier);
-    case tls_reassembler::status::need_more:
-      return request({0});  // acknowledge the fragment
-    case tls_reassembler::status::complete:
-      break;
-  }
-  const bytes message = in_.take();
-  if (handshake_done_) {
-    if (!message.empty())
-      return fail(failure_kind::unexpected_packet,
-                  "expected the final EAP-TLS acknowledgement, got TLS data", p.identifier);
-    return finish(p.identifier);
-  }
-  if (message.empty())
-    return fail(failure_kind::unexpected_packet, "an empty EAP-TLS response during the handshake",
+                fmt::format("expected an {} response, got EAP type {}", type_name(type_), p.type),
                 p.identifier);
-
-  const auto st = tls_.feed(message);
-  bytes output = tls_.take_output();
-  if (st == tls_session::state::failed) {
-    step f = fail(failure_kind::tls, tls_.failure_detail(), p.identifier);
-    f.tls_why = tls_.failure();
-    if (const auto der = tls_.peer_certificate_der(); !der.empty())
-      if (auto info = inspect_certificate(der)) f.certificate = std::move(*info);
-    if (output.empty()) return f;
-    // RFC 5216 2.1.3: the alert goes to the peer; its answer gets the EAP-Failure.
-    pending_failure_ = std::move(f);
-    out_.set(std::move(output));
-    return request(out_.next(o_.fragment_size));
-  }
-  if (st == tls_session::state::established) {
-    handshake_done_ = true;
-    // RFC 9190 2.5: in TLS 1.3 the server commits to sending no more handshake messages with
-    // one byte of application data, 0x00.
-    if (tls_.version() == TLS1_3_VERSION) {
-      if (!tls_.write(bytes{0}))
-        return fail(failure_kind::tls, "cannot write the TLS 1.3 commitment message", p.identifier);
-      const auto more = tls_.take_output();
-      output.insert(output.end(), more.begin(), more.end());
-    }
-  }
-  if (output.empty())
-    return fail(failure_kind::unexpected_packet, "the TLS handshake stalled", p.identifier);
-  out_.set(std::move(output));
-  return request(out_.next(o_.fragment_size));
+  answered_ = true;
+  return type_ == type::peap ? on_peap(p) : on_tls(p);
 }
 
-step conversation::finish(std::uint8_t id) {
+step conversation::on_nak(const packet& p) {
+  // RFC 3748 5.3.1: a NAK answers only the method's first request, and proposes others.
+  if (outer_ == nullptr || answered_)
+    return fail(failure_kind::unexpected_packet, "a NAK in the middle of a method", p.identifier);
+  for (const auto wanted : p.data)
+    if (wanted != type_ &&
+        std::find(o_.methods.begin(), o_.methods.end(), wanted) != o_.methods.end())
+      return start_method(wanted);
+  return fail(failure_kind::method_refused,
+              fmt::format("the peer refused {} and asked for {}", type_name(type_),
+                          type_list(p.data)),
+              p.identifier);
+}
+
+step conversation::on_tls(const packet& p) {
+  auto o = outer_->on_payload(p.data);
+  switch (o.what) {
+    case tls_outcome::kind::send: return request(std::move(o.data));
+    case tls_outcome::kind::failed: return fail(o, p.identifier);
+    case tls_outcome::kind::app_data:
+      return fail(failure_kind::unexpected_packet, "application data after EAP-TLS", p.identifier);
+    case tls_outcome::kind::done: break;
+  }
   step s;
-  const auto der = tls_.peer_certificate_der();
-  if (der.empty()) {
-    s = fail(failure_kind::tls, "the client sent no certificate", id);
-    s.tls_why = tls_failure::no_certificate;
-    return s;
-  }
-  auto info = inspect_certificate(der);
-  if (!info) return fail(failure_kind::tls, info.error(), id);
-  if (!info->client_auth()) {
-    s = fail(failure_kind::no_client_auth,
-             "the certificate lacks the Client Authentication purpose (1.3.6.1.5.5.7.3.2)", id);
-    s.certificate = std::move(*info);
-    return s;
-  }
-  auto who = identity_of(*info, o_.identity_sources);
-  if (!who) {
-    s = fail(failure_kind::no_identity,
-             "the certificate names no identity in the configured sources", id);
-    s.certificate = std::move(*info);
-    return s;
-  }
-  // RFC 5216 2.3 (TLS 1.2) and RFC 9190 2.3 (TLS 1.3).
-  const bool v13 = tls_.version() == TLS1_3_VERSION;
-  const std::uint8_t context[] = {type::tls};
-  auto keys = v13 ? tls_.export_keying_material("EXPORTER_EAP_TLS_Key_Material", context, true,
-                                                key_material_size)
-                  : tls_.export_keying_material("client EAP encryption", {}, false,
-                                                key_material_size);
-  if (!keys) return fail(failure_kind::tls, "cannot export the EAP key material", id);
   s.what = step::kind::success;
-  s.msk.assign(keys->begin(), keys->begin() + 64);
-  s.emsk.assign(keys->begin() + 64, keys->end());
-  OPENSSL_cleanse(keys->data(), keys->size());
-  s.tls_version = tls_.version_name();
-  s.cipher = tls_.cipher_name();
-  s.certificate = std::move(*info);
-  s.identity = std::move(*who);
-  s.eap = encode(packet{code::success, id, 0, {}});
+  s.msk = std::move(o.msk);
+  s.tls_version = std::move(o.tls_version);
+  s.cipher = std::move(o.cipher);
+  s.certificate = std::move(o.certificate);
+  s.identity = std::move(o.identity);
+  s.eap = encode(packet{code::success, p.identifier, 0, {}});
   return s;
+}
+
+step conversation::send_inner(bytes inner, std::uint8_t id) {
+  auto o = outer_->send_app(inner);
+  if (o.what != tls_outcome::kind::send) return fail(o, id);
+  return request(std::move(o.data));
+}
+
+step conversation::on_peap(const packet& p) {
+  auto o = outer_->on_payload(p.data);
+  switch (o.what) {
+    case tls_outcome::kind::send: return request(std::move(o.data));
+    case tls_outcome::kind::failed: return fail(o, p.identifier);
+    case tls_outcome::kind::done:
+      // Phase 1 done: the tunnel is up. Phase 2 starts with an inner Identity request; PEAPv0
+      // sends inner EAP packets without their header (type first).
+      tunnel_ = std::move(o);
+      inner_ = inner_phase::identity;
+      return send_inner({type::identity}, p.identifier);
+    case tls_outcome::kind::app_data:
+      return on_tunnel_data(o.data, p.identifier);
+  }
+  return fail(failure_kind::unexpected_packet, "PEAP", p.identifier);
+}
+
+step conversation::on_tunnel_data(const bytes& plain, std::uint8_t id) {
+  switch (inner_) {
+    case inner_phase::identity:
+      if (plain.empty() || plain[0] != type::identity)
+        return fail(failure_kind::unexpected_packet, "expected the inner EAP-Response/Identity", id);
+      inner_ = inner_phase::tls;
+      inner_tls_ = std::make_unique<tls_auth>(o_.tls, tls_auth::mode::eap_tls, type::tls);
+      {
+        bytes start = {type::tls};
+        const auto payload = tls_auth::start();
+        start.insert(start.end(), payload.begin(), payload.end());
+        return send_inner(std::move(start), id);
+      }
+    case inner_phase::tls: {
+      if (!plain.empty() && plain[0] == type::nak)
+        return fail(failure_kind::method_refused,
+                    "the peer refused the inner EAP-TLS and asked for " +
+                        type_list(byte_view(plain).subspan(1)),
+                    id);
+      if (plain.empty() || plain[0] != type::tls)
+        return fail(failure_kind::unexpected_packet, "expected an inner EAP-TLS response", id);
+      auto o = inner_tls_->on_payload(byte_view(plain).subspan(1));
+      switch (o.what) {
+        case tls_outcome::kind::send: {
+          bytes inner = {type::tls};
+          inner.insert(inner.end(), o.data.begin(), o.data.end());
+          return send_inner(std::move(inner), id);
+        }
+        case tls_outcome::kind::failed: return fail(o, id);
+        case tls_outcome::kind::app_data:
+          return fail(failure_kind::unexpected_packet, "application data after the inner EAP-TLS",
+                      id);
+        case tls_outcome::kind::done: break;
+      }
+      // The inner method succeeded: PEAPv0 ends with a Result TLV both ways.
+      inner_done_ = std::move(o);
+      inner_ = inner_phase::result;
+      return send_inner(result_tlv_request(++inner_id_), id);
+    }
+    case inner_phase::result: {
+      auto tlv = parse(plain);
+      if (!tlv || tlv->code != code::response || tlv->type != type_tlv)
+        return fail(failure_kind::unexpected_packet, "expected the EAP-TLV Result response", id);
+      if (result_status(tlv->data) != result_success)
+        return fail(failure_kind::unexpected_packet, "the peer did not confirm success (Result TLV)",
+                    id);
+      step s;
+      s.what = step::kind::success;
+      s.msk = std::move(tunnel_.msk);
+      s.tls_version = std::move(tunnel_.tls_version);
+      s.cipher = std::move(tunnel_.cipher);
+      s.certificate = std::move(inner_done_.certificate);
+      s.identity = std::move(inner_done_.identity);
+      s.eap = encode(packet{code::success, id, 0, {}});
+      return s;
+    }
+    case inner_phase::none: break;
+  }
+  return fail(failure_kind::unexpected_packet, "data inside the PEAP tunnel before phase 2", id);
 }
 
 }  // namespace npsd::eap

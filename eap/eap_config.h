@@ -39,6 +39,10 @@ struct eap_config {
   std::size_t max_conversations_per_station = 16;   // per Calling-Station-Id
   std::size_t max_rounds = 64;                      // Access-Challenges per conversation
 
+  // The EAP methods served, the first one offered (a peer may NAK it for another): 13
+  // EAP-TLS, 25 PEAP (with inner EAP-TLS).
+  std::vector<std::uint8_t> methods{13, 25};
+
   std::vector<cert_identity_source> identity_sources{
       cert_identity_source::upn, cert_identity_source::email, cert_identity_source::dns,
       cert_identity_source::cn};

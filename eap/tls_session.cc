@@ -146,7 +146,8 @@ struct tls_session::impl {
   bytes failed_leaf;   // set by verify_callback
 };
 
-tls_session::tls_session(std::shared_ptr<const tls_context> ctx) : impl_(std::make_unique<impl>()) {
+tls_session::tls_session(std::shared_ptr<const tls_context> ctx, bool client_certificate)
+    : impl_(std::make_unique<impl>()) {
   impl_->ctx = std::move(ctx);
   impl_->ssl.reset(SSL_new(impl_->ctx->get().ctx.get()));
   if (!impl_->ssl) {
@@ -160,6 +161,7 @@ tls_session::tls_session(std::shared_ptr<const tls_context> ctx) : impl_(std::ma
   SSL_set_bio(impl_->ssl.get(), impl_->in, impl_->out);
   SSL_set_accept_state(impl_->ssl.get());
   SSL_set_app_data(impl_->ssl.get(), &impl_->failed_leaf);
+  if (!client_certificate) SSL_set_verify(impl_->ssl.get(), SSL_VERIFY_NONE, nullptr);
 }
 
 tls_session::~tls_session() = default;

@@ -49,7 +49,8 @@ std::string_view tls_failure_name(tls_failure f) noexcept;
 
 class tls_session {
  public:
-  explicit tls_session(std::shared_ptr<const tls_context> ctx);
+  // `client_certificate`: ask for and verify one (EAP-TLS); PEAP's outer tunnel does not.
+  explicit tls_session(std::shared_ptr<const tls_context> ctx, bool client_certificate = true);
   ~tls_session();
   tls_session(tls_session&&) noexcept;
   tls_session& operator=(tls_session&&) noexcept;

@@ -1,5 +1,6 @@
 #include "policy/config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -155,7 +156,7 @@ eap::eap_config read_eap(const json_reader& r, const std::filesystem::path& base
   r.expect_object({"certificate", "private_key", "ca_file", "ca_path", "tls_min_version",
                    "tls_max_version", "cipher_list", "ciphersuites", "groups", "fragment_size",
                    "max_message_size", "conversation_timeout_seconds", "max_conversations",
-                   "max_conversations_per_station", "max_rounds", "certificate_identity",
+                   "max_conversations_per_station", "max_rounds", "methods", "certificate_identity",
                    "require_identity_match"});
   eap::eap_config e;
   e.enabled = true;
@@ -199,6 +200,16 @@ eap::eap_config read_eap(const json_reader& r, const std::filesystem::path& base
       for (const auto seen : e.identity_sources)
         if (seen == src) i.fail(fmt::format("\"{}\" is listed twice", s));
       e.identity_sources.push_back(src);
+    });
+  }
+  if (const auto ms = r.get("methods")) {
+    if (ms->array_size() == 0) ms->fail("expected at least one of \"EAP-TLS\", \"PEAP\"");
+    e.methods.clear();
+    ms->for_each([&](const json_reader& m) {
+      const std::uint8_t t = m.one_of({"EAP-TLS", "PEAP"}) == "PEAP" ? 25 : 13;
+      if (std::find(e.methods.begin(), e.methods.end(), t) != e.methods.end())
+        m.fail("this method is listed twice");
+      e.methods.push_back(t);
     });
   }
   e.require_identity_match = r.boolean_or("require_identity_match", false);

@@ -99,7 +99,6 @@ void request_handler::start_eap(std::shared_ptr<exchange> x, eap::packet p) {
       return finish(*x, code::access_reject, reason::malformed_request,
                     "an EAP conversation must start with EAP-Response/Identity");
     // The connection request policy decides at the start, as for any request.
-    x->eap_type = eap::type::tls;
     auto crp = policy::evaluate_crp(x->rt->cfg->pol, facts_of(*x, x->req), x->trace);
     x->crp = crp.policy;
     if (crp.reject) {
@@ -114,11 +113,12 @@ void request_handler::start_eap(std::shared_ptr<exchange> x, eap::packet p) {
                     "EAP cannot be accepted without validating credentials");
     const auto& ec = x->rt->cfg->eap;
     eap::conversation_options o;
-    o.tls = x->rt->tls;
-    o.fragment_size = fragment_size_for(x->req, ec.fragment_size);
-    o.max_message_size = ec.max_message_size;
+    o.tls.tls = x->rt->tls;
+    o.tls.fragment_size = fragment_size_for(x->req, ec.fragment_size);
+    o.tls.max_message_size = ec.max_message_size;
+    o.tls.identity_sources = ec.identity_sources;
     o.max_rounds = ec.max_rounds;
-    o.identity_sources = ec.identity_sources;
+    o.methods = ec.methods;
     std::string identity(p.data.begin(), p.data.end());
     s = std::make_shared<eap_session>(std::move(identity), p.identifier, std::move(o));
     s->rt = x->rt;
@@ -130,8 +130,9 @@ void request_handler::start_eap(std::shared_ptr<exchange> x, eap::packet p) {
     step = s->begin();
   }
 
-  x->method = policy::auth_method::eap_tls;
   x->eap_type = s->method_type();
+  x->method = x->eap_type == eap::type::peap ? policy::auth_method::peap_tls
+                                             : policy::auth_method::eap_tls;
   x->eap_reply = std::move(step.eap);
   if (step.certificate) x->certificate = std::move(step.certificate);
   switch (step.what) {

@@ -1,4 +1,4 @@
-// EAP-TLS against the real npsd, driven by eapol_test (wpa_supplicant's RADIUS test peer) with
+// EAP-TLS and PEAP with inner EAP-TLS against the real npsd, driven by eapol_test (wpa_supplicant's RADIUS test peer) with
 // the test PKI of scripts/make-pki: TLS 1.2 and 1.3, RSA and ECDSA keys, a client certificate
 // from an intermediate CA, small fragments, RRAS's request attributes; each success must bring
 // MS-MPPE keys that match the supplicant's MSK. The failures (untrusted issuer, expired, no
@@ -66,7 +66,8 @@ struct eap_server {
            {"order", 1},
            {"conditions", {{"user_groups", {"VPN Users"}}, {"nas_port_type", {"Virtual"}}}},
            {"access", "grant"},
-           {"constraints", {{"authentication_methods", {"EAP-TLS"}}, {"session_timeout", 3600}}}},
+           {"constraints",
+            {{"authentication_methods", {"PEAP-TLS", "EAP-TLS"}}, {"session_timeout", 3600}}}},
           {{"name", "Wired"},
            {"order", 2},
            {"conditions", {{"nas_port_type", {"Ethernet"}}}},
@@ -84,6 +85,17 @@ struct eap_server {
     o.client_cert = (pki / cert).string();
     o.private_key = (pki / key).string();
     o.attributes = rras_attributes;
+    return o;
+  }
+  // PEAP with inner EAP-TLS ("Smart Card or other certificate"), as Always On VPN does it.
+  eapol_options peap_user(const std::string& cert, const std::string& key) const {
+    auto o = user(cert, key);
+    o.eap = "PEAP";
+    o.ca_cert2 = o.ca_cert;
+    o.client_cert2 = o.client_cert;
+    o.private_key2 = o.private_key;
+    o.client_cert.clear();
+    o.private_key.clear();
     return o;
   }
   eapol_result run(const eapol_options& o) const {
@@ -114,9 +126,10 @@ struct eap_server {
 
 }  // namespace
 
-TEST_CASE("EAP-TLS: TLS 1.2 and 1.3, RSA and ECDSA, an intermediate CA, 200-byte fragments: MPPE keys OK") {
+TEST_CASE("EAP-TLS and PEAP-TLS: TLS 1.2 and 1.3, RSA and ECDSA, an intermediate CA, 200-byte fragments: MPPE keys OK") {
   eap_server s;
   struct run_case {
+    const char* method;  // EAP-TLS or PEAP-TLS
     const char* what;
     const char* cert;
     const char* key;
@@ -126,20 +139,26 @@ TEST_CASE("EAP-TLS: TLS 1.2 and 1.3, RSA and ECDSA, an intermediate CA, 200-byte
     const char* version;   // what npsd logs
   };
   const run_case cases[] = {
-      {"RSA, TLS 1.2", "alice.pem", "alice.key", "1.2", 0, "alice@corp.example.com", "TLSv1.2"},
-      {"RSA, TLS 1.3", "alice.pem", "alice.key", "1.3", 0, "alice@corp.example.com", "TLSv1.3"},
-      {"ECDSA, TLS 1.2", "bob.pem", "bob.key", "1.2", 0, "bob@corp.example.com", "TLSv1.2"},
-      {"ECDSA, TLS 1.3", "bob.pem", "bob.key", "1.3", 0, "bob@corp.example.com", "TLSv1.3"},
-      {"intermediate CA, TLS 1.2", "carol-chain.pem", "carol.key", "1.2", 0,
+      {"EAP-TLS", "RSA, TLS 1.2", "alice.pem", "alice.key", "1.2", 0, "alice@corp.example.com", "TLSv1.2"},
+      {"EAP-TLS", "RSA, TLS 1.3", "alice.pem", "alice.key", "1.3", 0, "alice@corp.example.com", "TLSv1.3"},
+      {"EAP-TLS", "ECDSA, TLS 1.2", "bob.pem", "bob.key", "1.2", 0, "bob@corp.example.com", "TLSv1.2"},
+      {"EAP-TLS", "ECDSA, TLS 1.3", "bob.pem", "bob.key", "1.3", 0, "bob@corp.example.com", "TLSv1.3"},
+      {"EAP-TLS", "intermediate CA, TLS 1.2", "carol-chain.pem", "carol.key", "1.2", 0,
        "carol@corp.example.com", "TLSv1.2"},
-      {"intermediate CA, TLS 1.3, fragment_size=200", "carol-chain.pem", "carol.key", "1.3", 200,
-       "carol@corp.example.com", "TLSv1.3"},
-      {"fragment_size=200, TLS 1.2", "alice.pem", "alice.key", "1.2", 200,
+      {"EAP-TLS", "intermediate CA, TLS 1.3, fragment_size=200", "carol-chain.pem", "carol.key",
+       "1.3", 200, "carol@corp.example.com", "TLSv1.3"},
+      {"EAP-TLS", "fragment_size=200, TLS 1.2", "alice.pem", "alice.key", "1.2", 200,
        "alice@corp.example.com", "TLSv1.2"},
+      {"PEAP-TLS", "RSA, TLS 1.2", "alice.pem", "alice.key", "1.2", 0, "alice@corp.example.com", "TLSv1.2"},
+      {"PEAP-TLS", "RSA, TLS 1.3", "alice.pem", "alice.key", "1.3", 0, "alice@corp.example.com", "TLSv1.3"},
+      {"PEAP-TLS", "ECDSA, TLS 1.3", "bob.pem", "bob.key", "1.3", 0, "bob@corp.example.com", "TLSv1.3"},
+      {"PEAP-TLS", "intermediate CA, fragment_size=200", "carol-chain.pem", "carol.key", "1.2", 200,
+       "carol@corp.example.com", "TLSv1.2"},
   };
   for (const auto& c : cases) {
+    CAPTURE(c.method);
     CAPTURE(c.what);
-    auto o = s.user(c.cert, c.key);
+    auto o = std::string(c.method) == "PEAP-TLS" ? s.peap_user(c.cert, c.key) : s.user(c.cert, c.key);
     o.tls = c.tls;
     o.fragment_size = c.fragment_size;
     const auto r = s.run(o);
@@ -153,7 +172,7 @@ TEST_CASE("EAP-TLS: TLS 1.2 and 1.3, RSA and ECDSA, an intermediate CA, 200-byte
     INFO(d.dump());
     CHECK(d.value("result", "") == "Access-Accept");
     CHECK(d.value("np", "") == "VPN Users");
-    CHECK(d.value("method", "") == "EAP-TLS");
+    CHECK(d.value("method", "") == c.method);
     CHECK(d.value("tls", "") == c.version);
     CHECK(d.value("cert_identity", "") == c.identity);
   }
@@ -167,9 +186,12 @@ TEST_CASE("EAP-TLS failures end in Access-Reject with their reason code, never a
     const char* key;
     std::vector<std::string> attributes;  // empty: RRAS's
     int reason;
+    bool peap = false;
   };
   const run_case cases[] = {
       {"issuer not trusted", "rogue.pem", "rogue.key", {}, 265},
+      {"PEAP-TLS, inner certificate's issuer not trusted", "rogue.pem", "rogue.key", {}, 265, true},
+      {"PEAP-TLS, inner certificate expired", "expired.pem", "expired.key", {}, 288, true},
       {"expired", "expired.pem", "expired.key", {}, 288},
       {"no Client Authentication EKU", "noeku.pem", "noeku.key", {}, 283},
       {"not in the policy's group", "dave.pem", "dave.key", {}, 48},
@@ -177,7 +199,7 @@ TEST_CASE("EAP-TLS failures end in Access-Reject with their reason code, never a
   };
   for (const auto& c : cases) {
     CAPTURE(c.what);
-    auto o = s.user(c.cert, c.key);
+    auto o = c.peap ? s.peap_user(c.cert, c.key) : s.user(c.cert, c.key);
     if (!c.attributes.empty()) o.attributes = c.attributes;
     const auto before = s.decisions().size();
     const auto r = s.run(o);
