@@ -77,16 +77,20 @@ std::size_t conversation_table::put(std::string state, std::string station,
                                     clock::time_point now) {
   std::lock_guard lock(mu_);
   expire_locked(now);
+  // The same State again replaces the entry (its station's bookkeeping with it).
+  if (auto same = entries_.find(state); same != entries_.end()) erase_locked(same);
   std::size_t dropped = 0;
   if (l.max_per_station > 0) {
     auto st = stations_.find(station);
     while (st != stations_.end() && st->second.size() >= l.max_per_station) {
+      const auto before = st->second.size();
       evict_oldest_locked(&station);
       ++dropped;
       st = stations_.find(station);
+      if (st != stations_.end() && st->second.size() == before) st->second.pop_front();  // stale
     }
   }
-  while (l.max_total > 0 && entries_.size() >= l.max_total) {
+  while (l.max_total > 0 && entries_.size() >= l.max_total && !order_.empty()) {
     evict_oldest_locked(nullptr);
     ++dropped;
   }

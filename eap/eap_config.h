@@ -18,6 +18,26 @@ enum class cert_identity_source {
   cn,     // the subject's commonName
 };
 
+// Revocation checking of client certificates, by the CA that issued them.
+enum class revocation_mode {
+  off,          // not checked (CAs issuing short-lived certificates without CRLs, e.g. Entra ID's)
+  best_effort,  // a revoked certificate is refused; no CRL for its CA is accepted
+  require,      // the CA's CRL must be there and current (else reason 258)
+};
+
+struct ca_revocation {
+  std::filesystem::path certificate;  // the CA's certificate (PEM): which CA this is
+  revocation_mode mode = revocation_mode::require;
+};
+
+struct revocation_config {
+  bool enabled = false;  // a "revocation" section is present; absent: nothing is checked
+  std::vector<std::filesystem::path> crl_files;  // PEM CRLs, re-read when they change
+  revocation_mode default_mode = revocation_mode::require;  // CAs not listed in `cas`
+  std::vector<ca_revocation> cas;
+  std::chrono::seconds check_interval{60};  // how often the CRL files are looked at
+};
+
 struct eap_config {
   bool enabled = false;  // an "eap" section is present
 
@@ -25,6 +45,7 @@ struct eap_config {
   std::filesystem::path private_key;  // its key (PEM, unencrypted)
   std::filesystem::path ca_file;      // CAs trusted to issue client certificates (PEM bundle)
   std::filesystem::path ca_path;      // and/or a hashed directory (c_rehash); may be empty
+  revocation_config revocation;
 
   int tls_min_version = 0x0303;  // TLS1_2_VERSION
   int tls_max_version = 0x0304;  // TLS1_3_VERSION

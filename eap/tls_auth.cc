@@ -35,7 +35,11 @@ tls_outcome tls_auth::send_app(byte_view plain) {
 }
 
 tls_outcome tls_auth::on_payload(byte_view payload) {
-  if (pending_failure_) return std::move(*pending_failure_);
+  if (pending_failure_) {
+    auto f = std::move(*pending_failure_);
+    pending_failure_.reset();
+    return f;
+  }
   // Sending a message in fragments: each response must be an empty acknowledgement.
   if (out_.pending()) {
     if (payload.size() != 1 || (payload[0] & tls_flag::more_fragments) != 0)

@@ -8,7 +8,7 @@ tls_reassembler::status tls_reassembler::fail(std::string_view why) {
   error_ = why;
   buffer_.clear();
   in_progress_ = false;
-  expected_ = 0;
+  expected_.reset();
   return status::error;
 }
 
@@ -24,17 +24,21 @@ tls_reassembler::status tls_reassembler::add(byte_view payload) {
                               static_cast<std::size_t>(payload[3]) << 8 | payload[4];
     off = 5;
     if (total > max_) return fail("EAP-TLS message longer than the limit");
-    if (!in_progress_) expected_ = total;
-    else if (expected_ != 0 && total != expected_)
+    if (!in_progress_) {
+      buffer_.clear();
+      expected_ = total;
+    } else if (!expected_ || total != *expected_) {
       return fail("EAP-TLS length changed between fragments");
-  } else if (!in_progress_ && (flags & tls_flag::more_fragments) != 0) {
+    }
+  } else if (!in_progress_) {
     // RFC 5216 3.1: the first fragment of a fragmented message carries L. Accepted without it,
     // bounded by the limit.
-    expected_ = 0;
+    buffer_.clear();
+    expected_.reset();
   }
   const auto data = payload.subspan(off);
   if (buffer_.size() + data.size() > max_) return fail("EAP-TLS message longer than the limit");
-  if (expected_ != 0 && buffer_.size() + data.size() > expected_)
+  if (expected_ && buffer_.size() + data.size() > *expected_)
     return fail("EAP-TLS fragments longer than the announced length");
   if (in_progress_ && data.empty() && (flags & tls_flag::more_fragments) != 0)
     return fail("empty EAP-TLS fragment with more to follow");
@@ -43,10 +47,10 @@ tls_reassembler::status tls_reassembler::add(byte_view payload) {
     in_progress_ = true;
     return status::need_more;
   }
-  if (expected_ != 0 && buffer_.size() != expected_)
+  if (expected_ && buffer_.size() != *expected_)
     return fail("EAP-TLS message shorter than the announced length");
   in_progress_ = false;
-  expected_ = 0;
+  expected_.reset();
   return status::complete;
 }
 
@@ -57,6 +61,7 @@ bytes tls_reassembler::take() {
 }
 
 bytes tls_fragmenter::next(std::size_t fragment_size, std::uint8_t extra_flags) {
+  if (!pending()) return {extra_flags};  // nothing left: a bare flags byte
   fragment_size = std::max<std::size_t>(fragment_size, 64);
   const std::size_t left = message_.size() - offset_;
   const std::size_t n = std::min(left, fragment_size);

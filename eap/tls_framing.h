@@ -2,6 +2,7 @@
 // EAP-TLS framing (RFC 5216 3.1-3.2, shared by PEAP): the flags byte, the TLS Message Length,
 // and fragmentation both ways. Pure and resumable at any byte boundary.
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "eap/packet.h"
@@ -38,7 +39,7 @@ class tls_reassembler {
   status fail(std::string_view why);
   std::size_t max_;
   bytes buffer_;
-  std::size_t expected_ = 0;  // from L, 0 when not given
+  std::optional<std::size_t> expected_;  // from L, when given
   bool in_progress_ = false;
   std::uint8_t flags_ = 0;
   std::string_view error_;

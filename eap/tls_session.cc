@@ -1,8 +1,11 @@
 #include "eap/tls_session.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -43,22 +46,89 @@ bytes der_of(X509* cert) {
   return out;
 }
 
-// The client's leaf certificate, kept when verification fails (OpenSSL does not keep it then),
-// so that the failure can be logged with its subject, issuer and serial.
+struct name_free {
+  void operator()(X509_NAME* p) const noexcept { X509_NAME_free(p); }
+};
+
+// Revocation modes by issuing CA, kept with the SSL_CTX (its app data) for verify_callback.
+struct revocation_policy {
+  bool enabled = false;
+  revocation_mode default_mode = revocation_mode::require;
+  std::vector<std::pair<std::unique_ptr<X509_NAME, name_free>, revocation_mode>> cas;
+
+  revocation_mode mode_for(const X509_NAME* issuer) const {
+    for (const auto& [name, mode] : cas)
+      if (X509_NAME_cmp(name.get(), issuer) == 0) return mode;
+    return default_mode;
+  }
+};
+
+bool is_revocation_error(int e) {
+  switch (e) {
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+    case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+    case X509_V_ERR_CERT_REVOKED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Applies the per-CA revocation mode, and keeps the client's leaf certificate when
+// verification fails (OpenSSL does not keep it then), so that the failure can be logged with
+// its subject, issuer and serial.
 int verify_callback(int ok, X509_STORE_CTX* store) {
   if (ok == 1) return ok;
   auto* ssl = static_cast<SSL*>(
       X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
   if (ssl == nullptr) return ok;
+  const int err = X509_STORE_CTX_get_error(store);
+  if (is_revocation_error(err)) {
+    const auto* policy = static_cast<const revocation_policy*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+    X509* cert = X509_STORE_CTX_get_current_cert(store);
+    if (policy != nullptr && cert != nullptr) {
+      const auto mode = policy->mode_for(X509_get_issuer_name(cert));
+      if (mode == revocation_mode::off ||
+          (mode == revocation_mode::best_effort && err != X509_V_ERR_CERT_REVOKED)) {
+        X509_STORE_CTX_set_error(store, X509_V_OK);
+        return 1;
+      }
+    }
+  }
   if (auto* leaf_der = static_cast<bytes*>(SSL_get_app_data(ssl)); leaf_der && leaf_der->empty())
     *leaf_der = der_of(X509_STORE_CTX_get0_cert(store));
   return ok;
+}
+
+struct bio_free {
+  void operator()(BIO* p) const noexcept { BIO_free(p); }
+};
+struct x509_free {
+  void operator()(X509* p) const noexcept { X509_free(p); }
+};
+
+// Adds every CRL of a PEM file to the store; the number added, or an error.
+expected<int, std::string> load_crls(X509_STORE* store, const std::filesystem::path& file) {
+  std::unique_ptr<BIO, bio_free> bio(BIO_new_file(file.c_str(), "r"));
+  if (!bio) return unexpected(fmt::format("{}: cannot read it", file.string()));
+  int n = 0;
+  while (X509_CRL* crl = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)) {
+    X509_STORE_add_crl(store, crl);
+    X509_CRL_free(crl);
+    ++n;
+  }
+  ERR_clear_error();
+  if (n == 0) return unexpected(fmt::format("{}: holds no PEM CRL (-----BEGIN X509 CRL-----)", file.string()));
+  return n;
 }
 
 }  // namespace
 
 struct tls_context::impl {
   std::unique_ptr<SSL_CTX, ctx_free> ctx;
+  revocation_policy revocation;  // the SSL_CTX's app data
 };
 
 tls_context::tls_context(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
@@ -118,6 +188,26 @@ expected<std::shared_ptr<const tls_context>, std::string> tls_context::make(cons
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_callback);
   SSL_CTX_set_verify_depth(ctx, 8);
   SSL_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
+
+  const auto& rv = cfg.revocation;
+  if (rv.enabled) {
+    X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+    for (const auto& f : rv.crl_files)
+      if (auto n = load_crls(store, f); !n) return unexpected(n.error());
+    p->revocation.enabled = true;
+    p->revocation.default_mode = rv.default_mode;
+    for (const auto& ca : rv.cas) {
+      std::unique_ptr<BIO, bio_free> bio(BIO_new_file(ca.certificate.c_str(), "r"));
+      std::unique_ptr<X509, x509_free> cert(
+          bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+      if (!cert)
+        return unexpected(fmt::format("{}: holds no PEM certificate", ca.certificate.string()));
+      p->revocation.cas.emplace_back(X509_NAME_dup(X509_get_subject_name(cert.get())), ca.mode);
+    }
+    // The leaf's CRL is consulted; verify_callback applies the modes.
+    X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+  }
+  SSL_CTX_set_app_data(ctx, &p->revocation);
   ERR_clear_error();
   return std::shared_ptr<const tls_context>(new tls_context(std::move(p)));
 }

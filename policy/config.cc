@@ -152,8 +152,38 @@ int read_tls_version(const json_reader& r) {
   return r.one_of({"1.2", "1.3"}) == "1.2" ? 0x0303 : 0x0304;
 }
 
+eap::revocation_mode read_revocation_mode(const json_reader& r) {
+  const auto m = r.one_of({"off", "best_effort", "require"});
+  return m == "off"           ? eap::revocation_mode::off
+         : m == "best_effort" ? eap::revocation_mode::best_effort
+                              : eap::revocation_mode::require;
+}
+
+eap::revocation_config read_revocation(const json_reader& r, const std::filesystem::path& base) {
+  r.expect_object({"crl_files", "default_mode", "cas", "check_interval_seconds"});
+  eap::revocation_config c;
+  c.enabled = true;
+  if (const auto files = r.get("crl_files"))
+    files->for_each([&](const json_reader& f) { c.crl_files.push_back(readable_file(f, base)); });
+  if (const auto m = r.get("default_mode")) c.default_mode = read_revocation_mode(*m);
+  if (const auto cas = r.get("cas"))
+    cas->for_each([&](const json_reader& ca) {
+      ca.expect_object({"certificate", "mode"});
+      c.cas.push_back({readable_file(ca.at("certificate"), base), read_revocation_mode(ca.at("mode"))});
+    });
+  c.check_interval = std::chrono::seconds(r.integer_or("check_interval_seconds", 60, 1, 86'400));
+  const bool needs_crls = c.default_mode != eap::revocation_mode::off ||
+                          std::any_of(c.cas.begin(), c.cas.end(), [](const auto& ca) {
+                            return ca.mode != eap::revocation_mode::off;
+                          });
+  if (needs_crls && c.crl_files.empty())
+    r.fail("revocation is checked but \"crl_files\" names no CRL (set the modes to \"off\" to "
+           "check nothing)");
+  return c;
+}
+
 eap::eap_config read_eap(const json_reader& r, const std::filesystem::path& base) {
-  r.expect_object({"certificate", "private_key", "ca_file", "ca_path", "tls_min_version",
+  r.expect_object({"certificate", "private_key", "ca_file", "ca_path", "revocation", "tls_min_version",
                    "tls_max_version", "cipher_list", "ciphersuites", "groups", "fragment_size",
                    "max_message_size", "conversation_timeout_seconds", "max_conversations",
                    "max_conversations_per_station", "max_rounds", "methods", "certificate_identity",
@@ -171,6 +201,7 @@ eap::eap_config read_eap(const json_reader& r, const std::filesystem::path& base
     if (!std::filesystem::is_directory(e.ca_path))
       d->fail(fmt::format("{} is not a directory", e.ca_path.string()));
   }
+  if (const auto rv = r.get("revocation")) e.revocation = read_revocation(*rv, base);
   if (const auto v = r.get("tls_min_version")) e.tls_min_version = read_tls_version(*v);
   if (const auto v = r.get("tls_max_version")) e.tls_max_version = read_tls_version(*v);
   if (e.tls_max_version < e.tls_min_version)

@@ -15,6 +15,7 @@ struct runtime {
   std::shared_ptr<ldap::directory> directory;
   client_table clients;
   std::shared_ptr<const eap::tls_context> tls;  // null when EAP is not configured
+  std::string crl_signature;  // the CRL files' names, sizes and times when tls was built
 
   runtime(std::shared_ptr<const policy::config> c, std::shared_ptr<ldap::directory> dir,
           std::shared_ptr<const eap::tls_context> t)

@@ -66,6 +66,19 @@ void warn_if_readable_by_others(const std::filesystem::path& file) {
               {{"file", file.string()}});
 }
 
+// What identifies the CRL files' contents cheaply: each one's name, size and time.
+std::string crl_signature(const eap::revocation_config& r) {
+  std::string sig;
+  for (const auto& f : r.crl_files) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(f, ec);
+    const auto time = std::filesystem::last_write_time(f, ec);
+    sig += fmt::format("{}|{}|{};", f.string(), ec ? 0 : size,
+                       ec ? 0 : time.time_since_epoch().count());
+  }
+  return sig;
+}
+
 }  // namespace
 
 expected<std::shared_ptr<const runtime>, std::string> load_runtime(const server_options& opts,
@@ -76,13 +89,16 @@ expected<std::shared_ptr<const runtime>, std::string> load_runtime(const server_
   auto dir = make_directory((*cfg)->directory, compute, error);
   if (!dir) return unexpected(error);
   std::shared_ptr<const eap::tls_context> tls;
+  std::string signature;
   if ((*cfg)->eap.enabled) {
+    signature = crl_signature((*cfg)->eap.revocation);
     auto t = eap::tls_context::make((*cfg)->eap);
     if (!t) return unexpected(fmt::format("{}: /eap: {}", (*cfg)->source.string(), t.error()));
     tls = std::move(*t);
   }
-  return std::shared_ptr<const runtime>(
-      std::make_shared<runtime>(std::move(*cfg), std::move(dir), std::move(tls)));
+  auto rt = std::make_shared<runtime>(std::move(*cfg), std::move(dir), std::move(tls));
+  rt->crl_signature = std::move(signature);
+  return std::shared_ptr<const runtime>(std::move(rt));
 }
 
 server::server(server_options opts) : opts_(std::move(opts)) {}
@@ -178,6 +194,7 @@ int server::run() {
   bool stopping = false;
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   asio::steady_timer drain_timer(io);
+  asio::steady_timer crl_timer(io);
   const auto drain_deadline_holder = std::make_shared<std::chrono::steady_clock::time_point>();
   std::function<void()> wait_for_drain = [&] {
     if (handler.in_flight() == 0 || std::chrono::steady_clock::now() >= *drain_deadline_holder) {
@@ -204,10 +221,23 @@ int server::run() {
                   {{"signal", std::int64_t{sig}}, {"in_flight", std::uint64_t{handler.in_flight()}}});
         for (auto& l : listeners) l->stop();
         if (control) control->stop();
+        crl_timer.cancel();
         *drain_deadline_holder = std::chrono::steady_clock::now() + current()->cfg->server.shutdown_grace;
         wait_for_drain();
       };
   signals.async_wait(on_signal);
+
+  // CRL files are looked at on a timer and the TLS context rebuilt when one changed.
+  std::function<void()> watch_crls = [&] {
+    if (stopping) return;
+    crl_timer.expires_after(current()->cfg->eap.revocation.check_interval);
+    crl_timer.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      refresh_crls();
+      watch_crls();
+    });
+  };
+  watch_crls();
 
   for (auto& l : listeners) l->start();
   if (control) control->start();
@@ -240,6 +270,30 @@ int server::run() {
              {"duplicates_replayed", counters_.duplicates_replayed.load()}});
   spdlog::default_logger()->flush();
   return 0;
+}
+
+void server::refresh_crls() {
+  std::lock_guard serial(reload_mu_);
+  const auto rt = current();
+  const auto& eap = rt->cfg->eap;
+  if (!eap.enabled || !eap.revocation.enabled) return;
+  auto signature = crl_signature(eap.revocation);
+  if (signature == rt->crl_signature) return;
+  auto tls = eap::tls_context::make(eap);
+  if (!tls) {
+    log_event(spdlog::level::err, "CRL files changed but cannot be loaded: keeping the old ones",
+              {{"error", tls.error()}});
+    return;
+  }
+  auto next = std::make_shared<runtime>(rt->cfg, rt->directory, std::move(*tls));
+  next->crl_signature = std::move(signature);
+  {
+    std::lock_guard lock(runtime_mu_);
+    if (runtime_ != rt) return;  // a reload came first: it read the CRLs itself
+    runtime_ = std::move(next);
+  }
+  log_event(spdlog::level::info, "CRL files reloaded",
+            {{"files", std::uint64_t{eap.revocation.crl_files.size()}}});
 }
 
 expected<std::string, std::string> server::reload() {

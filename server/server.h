@@ -42,6 +42,8 @@ class server {
   // Loads and swaps in the configuration: the message to report, or why it was refused.
   expected<std::string, std::string> reload();
   nlohmann::json control(const nlohmann::json& request);
+  // Rebuilds the TLS context when a CRL file changed (a timer calls it).
+  void refresh_crls();
   std::shared_ptr<const runtime> current() const;
   void write_ready_file() const;
 

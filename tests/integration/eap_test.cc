@@ -273,3 +273,49 @@ TEST_CASE("EAP: abandoned conversations stay within max_conversations, per stati
   CHECK(st.at("conversations").get<int>() == 1);
   CHECK(st.at("conversations_expired").get<int>() >= 1);
 }
+
+TEST_CASE("EAP-TLS revocation: CRLs per CA in require, best_effort and off modes, re-read when they change") {
+  const auto& pki = test_pki();
+  SUBCASE("require: a revoked certificate is 289, a CA without a CRL 258; a new CRL is picked up") {
+    temp_dir crls;
+    const auto crl = crls.path / "root.crl";
+    fs::copy_file(pki / "ca-empty.crl", crl);
+    eap_server s(json{{"revocation",
+                   {{"crl_files", {crl.string()}},
+                    {"default_mode", "require"},
+                    {"check_interval_seconds", 1}}}});
+    auto r = s.run(s.user("revoked.pem", "revoked.key"));  // not on the empty CRL yet
+    CHECK(r.success);
+    r = s.run(s.user("carol-chain.pem", "carol.key"));  // the intermediate has no CRL here
+    CHECK(r.rejects == 1);
+    CHECK(s.last_decision().value("reason", -1) == 258);
+    fs::copy_file(pki / "ca.crl", crl, fs::copy_options::overwrite_existing);
+    REQUIRE(s.npsd->wait_for_log("CRL files reloaded", 1, std::chrono::milliseconds(5000)));
+    r = s.run(s.user("revoked.pem", "revoked.key"));
+    CHECK(r.rejects == 1);
+    CHECK(s.last_decision().value("reason", -1) == 289);
+    r = s.run(s.user("alice.pem", "alice.key"));
+    CHECK(r.success);
+    CHECK(r.mppe_ok == 1);
+  }
+  SUBCASE("best_effort accepts a CA without a CRL but still refuses a revoked certificate") {
+    eap_server s(json{{"revocation",
+                   {{"crl_files", {(pki / "ca.crl").string()}}, {"default_mode", "best_effort"}}}});
+    auto r = s.run(s.user("carol-chain.pem", "carol.key"));
+    CHECK(r.success);
+    r = s.run(s.peap_user("revoked.pem", "revoked.key"));
+    CHECK(r.rejects == 1);
+    CHECK(s.last_decision().value("reason", -1) == 289);
+  }
+  SUBCASE("off for one CA (as for Entra ID's VPN CA) checks nothing of its certificates") {
+    eap_server s(json{{"revocation",
+                   {{"crl_files", {(pki / "ca.crl").string()}},
+                    {"default_mode", "require"},
+                    {"cas", {{{"certificate", (pki / "ca.pem").string()}, {"mode", "off"}}}}}}});
+    auto r = s.run(s.user("revoked.pem", "revoked.key"));
+    CHECK(r.success);
+    r = s.run(s.user("carol-chain.pem", "carol.key"));  // the intermediate: require, no CRL
+    CHECK(r.rejects == 1);
+    CHECK(s.last_decision().value("reason", -1) == 258);
+  }
+}

@@ -194,3 +194,22 @@ TEST_CASE("conversation_table: new_state() gives 16 bytes that differ between ca
   }
   CHECK(seen.size() == 100);
 }
+
+TEST_CASE("conversation_table: the same State put twice replaces the entry and never hangs") {
+  table t;
+  const auto a1 = make_conversation("a1");
+  const auto a2 = make_conversation("a2");
+  t.put("s", "A", a1, limits_of(10, 1), t0);
+  t.put("s", "A", a2, limits_of(10, 1), t0);
+  CHECK(t.size() == 1);
+  CHECK(t.take("s", t0) == a2);
+  t.put("x", "A", a1, limits_of(10, 1), t0);  // used to spin on a stale station item
+  CHECK(t.size() == 1);
+  // Moved to another station: the first station keeps nothing of it.
+  t.put("m", "A", a1, limits_of(10, 1), t0);
+  t.put("m", "B", a2, limits_of(10, 1), t0);
+  t.put("b2", "B", a1, limits_of(10, 1), t0);
+  t.put("a2", "A", a2, limits_of(10, 1), t0);
+  CHECK(t.take("a2", t0) == a2);
+  CHECK(t.take("b2", t0) == a1);
+}

@@ -278,3 +278,21 @@ TEST_CASE("tls_reassembler: after an error mid-message the next fragment starts 
   const auto m = message_of(8);
   CHECK(reassemble(r, hand_fragments(m, 3, length_mode::first_only), m) == "");
 }
+
+TEST_CASE("tls_fragmenter: next() after the last fragment gives a bare flags byte, never reads past the message") {
+  eap::tls_fragmenter f;
+  f.set(eap::bytes(100, 0xab));
+  (void)f.next(64);
+  (void)f.next(64);
+  CHECK_FALSE(f.pending());
+  CHECK(f.next(64) == eap::bytes{0});
+}
+
+TEST_CASE("tls_reassembler: an announced length of 0 with data, or L only on a later fragment, is an error") {
+  eap::tls_reassembler r(65536);
+  CHECK(r.add(eap::bytes{0x80, 0, 0, 0, 0, 'a', 'b'}) == eap::tls_reassembler::status::error);
+  CHECK(r.add(eap::bytes{0x40, 'a'}) == eap::tls_reassembler::status::need_more);
+  CHECK(r.add(eap::bytes{0xC0, 0, 0, 0, 2, 'b', 'c', 'd'}) == eap::tls_reassembler::status::error);
+  CHECK(r.add(eap::bytes{0x00, 'e'}) == eap::tls_reassembler::status::complete);
+  CHECK(r.take() == eap::bytes{'e'});
+}
