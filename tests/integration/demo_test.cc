@@ -2,6 +2,7 @@
 // ephemeral so the test can run anywhere), driven by radtest and radclient.
 #include <doctest/doctest.h>
 
+#include "eapol.h"
 #include "harness.h"
 #include "radius/crypto.h"
 
@@ -14,8 +15,18 @@ TEST_CASE("the demo: alice accepted with Message-Authenticator first, bob reject
   auto cfg = nlohmann::json::parse(read_file(fs::path(NPSD_SOURCE_DIR) / "examples/demo/npsd.json"));
   for (auto& l : cfg["server"]["listen"]) l["port"] = 0;
   cfg["server"]["control_socket"] = "npsd.sock";
-  write_file(dir.path / "npsd.json", cfg.dump(2));
   fs::copy_file(fs::path(NPSD_SOURCE_DIR) / "examples/demo/users.json", dir.path / "users.json");
+  // The demo's PKI, made as scripts/demo makes it, in the test's own directory.
+  const auto pki = dir.path / "pki";
+  const auto made = run(std::string(NPSD_SOURCE_DIR) + "/scripts/make-pki " + pki.string() + " example.com");
+  REQUIRE_MESSAGE(made.exit_code == 0, made.output);
+  for (const char* key : {"certificate", "private_key", "ca_file"}) {
+    auto& v = cfg["eap"][key];
+    v = (pki / fs::path(v.get<std::string>()).filename()).string();
+  }
+  for (auto& crl : cfg["eap"]["revocation"]["crl_files"])
+    crl = (pki / fs::path(crl.get<std::string>()).filename()).string();
+  write_file(dir.path / "npsd.json", cfg.dump(2));
   npsd_process npsd(dir.path / "npsd.json", dir.path);
   const auto server = "127.0.0.1:" + std::to_string(npsd.auth_port);
   auto radclient = [&](const std::string& attrs, const std::string& secret, const std::string& kind = "auth") {
@@ -56,6 +67,21 @@ TEST_CASE("the demo: alice accepted with Message-Authenticator first, bob reject
   CHECK(decoded->code == radius::code::access_accept);
   CHECK(decoded->attributes.front().type == radius::attr::message_authenticator);
   CHECK(radius::verify_response(*reply, p.authenticator, "testing123", true) == radius::verify_result::ok);
+
+  // EAP-TLS and PEAP-TLS with alice's demo certificate, as the README shows them
+  for (const char* method : {"TLS", "PEAP"}) {
+    CAPTURE(method);
+    eapol_options o;
+    o.eap = method;
+    o.identity = "alice@example.com";
+    o.ca_cert = (pki / "ca.pem").string();
+    (std::string(method) == "PEAP" ? o.client_cert2 : o.client_cert) = (pki / "alice.pem").string();
+    (std::string(method) == "PEAP" ? o.private_key2 : o.private_key) = (pki / "alice.key").string();
+    if (std::string(method) == "PEAP") o.ca_cert2 = o.ca_cert;
+    const auto e = run_eapol_test(o, dir.path, npsd.auth_port, "testing123");
+    CHECK_MESSAGE(e.success, e.output);
+    CHECK(e.mppe_ok == 1);
+  }
 
   // and the dry run agrees with the live server about bob
   const auto t = run(std::string(NPSCTL_BINARY) + " policy test --json --config " +
