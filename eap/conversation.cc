@@ -148,6 +148,7 @@ step conversation::on_tls(const packet& p) {
   s.msk = std::move(o.msk);
   s.tls_version = std::move(o.tls_version);
   s.cipher = std::move(o.cipher);
+  s.resumed = o.resumed;
   s.certificate = std::move(o.certificate);
   s.identity = std::move(o.identity);
   s.eap = encode(packet{code::success, p.identifier, 0, {}});
@@ -228,6 +229,7 @@ step conversation::on_tunnel_data(const bytes& plain, std::uint8_t id) {
       s.msk = std::move(tunnel_.msk);
       s.tls_version = std::move(tunnel_.tls_version);
       s.cipher = std::move(tunnel_.cipher);
+      s.resumed = tunnel_.resumed;
       s.certificate = std::move(inner_done_.certificate);
       s.identity = std::move(inner_done_.identity);
       s.eap = encode(packet{code::success, id, 0, {}});

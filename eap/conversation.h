@@ -25,6 +25,7 @@ struct step {
   bytes msk;   // 64 bytes: the keys RRAS gets (the outer TLS's for PEAP)
   std::string tls_version;
   std::string cipher;
+  bool resumed = false;  // fast reconnect (the outer session for PEAP)
   // success and certificate failures, when the peer sent one:
   std::optional<certificate_info> certificate;
   std::optional<certificate_identity> identity;  // the identity its certificate maps to

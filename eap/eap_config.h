@@ -53,6 +53,11 @@ struct eap_config {
   std::string ciphersuites;      // TLS 1.3 suites; empty: OpenSSL's default
   std::string groups;            // key exchange groups; empty: OpenSSL's default
 
+  // Fast reconnect: TLS session resumption by session ticket (stateless), this long; 0 = off.
+  // A resumed session is authorised again (directory and policy) and its certificate checked
+  // again against the trust store and the CRLs.
+  std::chrono::seconds resumption_lifetime{3600};
+
   std::size_t fragment_size = 1020;     // EAP-TLS data bytes per EAP-Request (before Framed-MTU)
   std::size_t max_message_size = 65536; // a TLS message from the client, reassembled
   std::chrono::seconds conversation_timeout{30};

@@ -119,7 +119,18 @@ tls_outcome tls_auth::on_payload(byte_view payload) {
 
 tls_outcome tls_auth::complete() {
   tls_outcome s;
+  s.resumed = tls_.resumed();
   if (mode_ == mode::eap_tls) {
+    if (s.resumed) {
+      // The certificate proved itself when the session was made; it must still hold now.
+      if (const auto why = tls_.reverify_peer(); why != tls_failure::none) {
+        s = failed(failure_kind::tls, tls_.failure_detail());
+        s.tls_why = why;
+        s.resumed = true;
+        if (auto info = inspect_certificate(tls_.peer_certificate_der())) s.certificate = std::move(*info);
+        return s;
+      }
+    }
     const auto der = tls_.peer_certificate_der();
     if (der.empty()) {
       s = failed(failure_kind::tls, "the client sent no certificate");
@@ -159,6 +170,7 @@ tls_outcome tls_auth::complete() {
   OPENSSL_cleanse(keys->data(), keys->size());
   s.tls_version = tls_.version_name();
   s.cipher = tls_.cipher_name();
+  s.resumed = tls_.resumed();
   phase_ = phase::tunnel;
   return s;
 }

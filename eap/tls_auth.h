@@ -49,6 +49,7 @@ struct tls_outcome {
   // done:
   bytes msk, emsk;  // 64 bytes each
   std::string tls_version, cipher;
+  bool resumed = false;  // fast reconnect: the TLS session was resumed
   std::optional<certificate_info> certificate;   // the client's, when it sent one
   std::optional<certificate_identity> identity;  // EAP-TLS: what it maps to
 };

@@ -2,9 +2,11 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <array>
 #include <vector>
 
 #include <fmt/format.h>
@@ -144,10 +146,27 @@ expected<std::shared_ptr<const tls_context>, std::string> tls_context::make(cons
   SSL_CTX_set_max_proto_version(ctx, cfg.tls_max_version);
   // No renegotiation (a client may not restart the handshake inside the conversation), no
   // compression; session resumption is off until fast reconnect is configured.
-  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET |
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
                                SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // Fast reconnect by session tickets only: nothing is kept per session on the server.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_num_tickets(ctx, 0);
+  if (cfg.resumption_lifetime.count() > 0) {
+    SSL_CTX_set_num_tickets(ctx, 1);
+    SSL_CTX_set_timeout(ctx, static_cast<long>(cfg.resumption_lifetime.count()));
+    // One ticket key for the life of the process, so that sessions survive a reload or a CRL
+    // change (the session is authorised again anyway); a restart rotates it.
+    static const auto ticket_keys = [] {
+      std::array<unsigned char, 80> k{};  // name 16, HMAC 32, AES 32
+      RAND_bytes(k.data(), static_cast<int>(k.size()));
+      return k;
+    }();
+    if (SSL_CTX_set_tlsext_ticket_keys(ctx, const_cast<unsigned char*>(ticket_keys.data()),
+                                       ticket_keys.size()) != 1)
+      return unexpected("cannot install the session ticket keys: " + openssl_error());
+  } else {
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_num_tickets(ctx, 0);
+  }
   const auto cipher_list = cfg.cipher_list.empty() ? std::string(default_cipher_list) : cfg.cipher_list;
   if (SSL_CTX_set_cipher_list(ctx, cipher_list.c_str()) != 1)
     return unexpected(fmt::format("cipher_list \"{}\" selects no cipher", cipher_list));
@@ -252,6 +271,14 @@ tls_session::tls_session(std::shared_ptr<const tls_context> ctx, bool client_cer
   SSL_set_accept_state(impl_->ssl.get());
   SSL_set_app_data(impl_->ssl.get(), &impl_->failed_leaf);
   if (!client_certificate) SSL_set_verify(impl_->ssl.get(), SSL_VERIFY_NONE, nullptr);
+  // A session resumes only as the kind it was made: an EAP-TLS session (which proved a client
+  // certificate) never from a PEAP tunnel's ticket, nor the other way round.
+  static constexpr unsigned char eap_tls_ctx[] = "npsd eap-tls";
+  static constexpr unsigned char tunnel_ctx[] = "npsd tunnel";
+  if (client_certificate)
+    SSL_set_session_id_context(impl_->ssl.get(), eap_tls_ctx, sizeof eap_tls_ctx - 1);
+  else
+    SSL_set_session_id_context(impl_->ssl.get(), tunnel_ctx, sizeof tunnel_ctx - 1);
 }
 
 tls_session::~tls_session() = default;
@@ -282,6 +309,37 @@ tls_session::state tls_session::feed(byte_view data) {
   return state_;
 }
 
+namespace {
+
+tls_failure failure_of_verify_error(long v) {
+  switch (v) {
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_CERT_UNTRUSTED:
+      return tls_failure::untrusted_issuer;
+    case X509_V_ERR_CERT_HAS_EXPIRED: return tls_failure::expired;
+    case X509_V_ERR_CERT_NOT_YET_VALID: return tls_failure::not_yet_valid;
+    case X509_V_ERR_CERT_REVOKED: return tls_failure::revoked;
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+      return tls_failure::crl_unavailable;
+    case X509_V_ERR_INVALID_PURPOSE: return tls_failure::wrong_purpose;
+    default: return tls_failure::bad_certificate;
+  }
+}
+
+struct store_ctx_free {
+  void operator()(X509_STORE_CTX* p) const noexcept { X509_STORE_CTX_free(p); }
+};
+
+}  // namespace
+
 void tls_session::classify_failure() {
   const long v = SSL_get_verify_result(impl_->ssl.get());
   failure_ = tls_failure::handshake;
@@ -292,37 +350,30 @@ void tls_session::classify_failure() {
     return;
   }
   detail_ = X509_verify_cert_error_string(v);
-  switch (v) {
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-    case X509_V_ERR_CERT_UNTRUSTED:
-      failure_ = tls_failure::untrusted_issuer;
-      break;
-    case X509_V_ERR_CERT_HAS_EXPIRED:
-      failure_ = tls_failure::expired;
-      break;
-    case X509_V_ERR_CERT_NOT_YET_VALID:
-      failure_ = tls_failure::not_yet_valid;
-      break;
-    case X509_V_ERR_CERT_REVOKED:
-      failure_ = tls_failure::revoked;
-      break;
-    case X509_V_ERR_UNABLE_TO_GET_CRL:
-    case X509_V_ERR_CRL_HAS_EXPIRED:
-    case X509_V_ERR_CRL_NOT_YET_VALID:
-    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
-    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
-      failure_ = tls_failure::crl_unavailable;
-      break;
-    case X509_V_ERR_INVALID_PURPOSE:
-      failure_ = tls_failure::wrong_purpose;
-      break;
-    default:
-      failure_ = tls_failure::bad_certificate;
+  failure_ = failure_of_verify_error(v);
+}
+
+tls_failure tls_session::reverify_peer() {
+  SSL* ssl = impl_->ssl.get();
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (cert == nullptr) {
+    detail_ = "the session holds no client certificate";
+    return failure_ = tls_failure::no_certificate;
   }
+  std::unique_ptr<X509_STORE_CTX, store_ctx_free> sc(X509_STORE_CTX_new());
+  if (!sc || X509_STORE_CTX_init(sc.get(), SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl)), cert,
+                                 SSL_get_peer_cert_chain(ssl)) != 1) {
+    detail_ = "cannot verify the certificate again";
+    return failure_ = tls_failure::bad_certificate;
+  }
+  X509_STORE_CTX_set_ex_data(sc.get(), SSL_get_ex_data_X509_STORE_CTX_idx(), ssl);
+  X509_STORE_CTX_set_purpose(sc.get(), X509_PURPOSE_SSL_CLIENT);
+  X509_STORE_CTX_set_verify_cb(sc.get(), verify_callback);
+  if (X509_verify_cert(sc.get()) == 1) return tls_failure::none;
+  const long v = X509_STORE_CTX_get_error(sc.get());
+  ERR_clear_error();
+  detail_ = X509_verify_cert_error_string(v);
+  return failure_ = failure_of_verify_error(v);
 }
 
 bytes tls_session::take_output() {

@@ -74,8 +74,13 @@ class tls_session {
   // RFC 5705 keying material; nullopt if OpenSSL refuses.
   std::optional<bytes> export_keying_material(std::string_view label, byte_view context,
                                               bool use_context, std::size_t length) const;
-  // The client's certificate (leaf), DER; empty when none was sent.
+  // The client's certificate (leaf), DER; empty when none was sent. A resumed session gives
+  // the certificate of the session it resumes.
   bytes peer_certificate_der() const;
+  // Verifies the peer's certificate again, as of now, against the trust store, the CRLs and
+  // their modes (a resumed session's certificate was verified when the session was made).
+  // tls_failure::none when it still holds; else the failure, with failure_detail() set.
+  tls_failure reverify_peer();
 
   // After a failure:
   tls_failure failure() const noexcept { return failure_; }

@@ -187,6 +187,7 @@ eap::eap_config read_eap(const json_reader& r, const std::filesystem::path& base
                    "tls_max_version", "cipher_list", "ciphersuites", "groups", "fragment_size",
                    "max_message_size", "conversation_timeout_seconds", "max_conversations",
                    "max_conversations_per_station", "max_rounds", "methods", "certificate_identity",
+                   "resumption_lifetime_seconds",
                    "require_identity_match"});
   eap::eap_config e;
   e.enabled = true;
@@ -209,6 +210,8 @@ eap::eap_config read_eap(const json_reader& r, const std::filesystem::path& base
   if (const auto v = r.get("cipher_list")) e.cipher_list = v->non_empty_string();
   if (const auto v = r.get("ciphersuites")) e.ciphersuites = v->non_empty_string();
   if (const auto v = r.get("groups")) e.groups = v->non_empty_string();
+  e.resumption_lifetime =
+      std::chrono::seconds(r.integer_or("resumption_lifetime_seconds", 3600, 0, 7 * 86'400));
   e.fragment_size = static_cast<std::size_t>(r.integer_or("fragment_size", 1020, 64, 4000));
   e.max_message_size =
       static_cast<std::size_t>(r.integer_or("max_message_size", 65536, 4096, 1 << 20));

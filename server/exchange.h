@@ -40,6 +40,7 @@ struct request_handler::exchange {
   std::optional<eap::certificate_info> certificate;
   std::string certificate_identity;
   std::string tls_version;
+  bool resumed = false;        // EAP fast reconnect
   radius::bytes msk;           // cleansed on destruction
   radius::bytes eap_reply;     // the EAP packet the reply carries (Success, Failure, Request)
   std::string state;           // State of an Access-Challenge

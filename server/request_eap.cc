@@ -156,6 +156,7 @@ void request_handler::start_eap(std::shared_ptr<exchange> x, eap::packet p) {
       x->request = s->request;
       x->msk = std::move(step.msk);
       x->tls_version = step.tls_version;
+      x->resumed = step.resumed;
       x->certificate_identity = step.identity->identity;
       return eap_authenticated(std::move(x));
   }

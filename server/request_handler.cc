@@ -338,6 +338,7 @@ void request_handler::log_decision(const exchange& x, std::string_view result, r
   if (x.np != nullptr) f.push_back({"np", std::string_view(x.np->name)});
   if (x.method) f.push_back({"method", policy::auth_method_name(*x.method)});
   if (!x.tls_version.empty()) f.push_back({"tls", std::string_view(x.tls_version)});
+  if (x.resumed) f.push_back({"resumed", true});
   if (!x.certificate_identity.empty())
     f.push_back({"cert_identity", std::string_view(x.certificate_identity)});
   if (x.certificate) {

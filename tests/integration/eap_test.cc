@@ -8,6 +8,7 @@
 
 #include <sstream>
 
+#include "eap_client.h"
 #include "eapol.h"
 #include "harness.h"
 #include "radius/crypto.h"
@@ -27,11 +28,12 @@ const std::vector<std::string> rras_attributes = {
     "61:d:5", "6:d:2", "7:d:1", "32:s:rras1", "31:s:198.51.100.7", "30:s:203.0.113.1",
     "26:x:0000013709060000013" "7"};
 
-json users(bool alice_enabled) {
+json users(bool alice_enabled, bool alice_in_group = true) {
   return {{"schema_version", 1},
           {"groups", {{{"name", "VPN Users"}}}},
           {"users",
-           {{{"name", "alice"}, {"upn", "alice@corp.example.com"}, {"groups", {"VPN Users"}},
+           {{{"name", "alice"}, {"upn", "alice@corp.example.com"},
+             {"groups", alice_in_group ? json{"VPN Users"} : json::array()},
              {"enabled", alice_enabled}},
             {{"name", "bob"}, {"upn", "bob@corp.example.com"}, {"groups", {"VPN Users"}}},
             {{"name", "carol"}, {"upn", "carol@corp.example.com"}, {"groups", {"VPN Users"}}},
@@ -317,5 +319,58 @@ TEST_CASE("EAP-TLS revocation: CRLs per CA in require, best_effort and off modes
     r = s.run(s.user("carol-chain.pem", "carol.key"));  // the intermediate: require, no CRL
     CHECK(r.rejects == 1);
     CHECK(s.last_decision().value("reason", -1) == 258);
+  }
+}
+
+TEST_CASE("EAP fast reconnect: eapol_test's second authentication resumes, EAP-TLS and PEAP-TLS, and is decided by policy") {
+  eap_server s;
+  for (const bool peap : {false, true}) {
+    for (const char* tls : {"1.2", "1.3"}) {
+      CAPTURE(peap);
+      CAPTURE(tls);
+      auto o = peap ? s.peap_user("alice.pem", "alice.key") : s.user("alice.pem", "alice.key");
+      o.tls = tls;
+      o.session_resumption = true;
+      o.reauth = 1;
+      const auto before = s.decisions().size();
+      const auto r = s.run(o);
+      INFO(r.output.substr(r.output.size() > 3000 ? r.output.size() - 3000 : 0));
+      CHECK(r.success);
+      CHECK(r.mppe_ok == 2);
+      CHECK(r.mppe_mismatch == 0);
+      const auto d = s.decisions();
+      REQUIRE(d.size() == before + 2);
+      CHECK_FALSE(d[before].contains("resumed"));
+      CHECK(d[before + 1].value("resumed", false));
+      CHECK(d[before + 1].value("np", "") == "VPN Users");
+      CHECK(d[before + 1].value("cert_identity", "") == "alice@corp.example.com");
+    }
+  }
+}
+
+TEST_CASE("EAP-TLS fast reconnect is authorised again: removed from the group in between -> rejected 48") {
+  for (const int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+    CAPTURE(version);
+    eap_server s;
+    eap_tls_client c(s.pki / "ca.pem", s.pki / "alice.pem", s.pki / "alice.key", version);
+    auto r = c.authenticate(s.npsd->auth_port, secret, "alice");
+    CHECK(r.code == "Access-Accept");
+    CHECK(r.mppe_match);
+    CHECK_FALSE(r.resumed);
+    r = c.authenticate(s.npsd->auth_port, secret, "alice");
+    CHECK(r.code == "Access-Accept");
+    CHECK(r.mppe_match);
+    CHECK(r.resumed);
+    CHECK(s.last_decision().value("resumed", false));
+    // alice leaves VPN Users; npsd reloads its configuration (the session stays resumable)
+    write_file(s.dir.path / "users.json", users(true, false).dump(2));
+    s.npsd->signal(SIGHUP);
+    REQUIRE(s.npsd->wait_for_log("configuration reloaded"));
+    r = c.authenticate(s.npsd->auth_port, secret, "alice");
+    CHECK(r.code == "Access-Reject");
+    const auto d = s.last_decision();
+    INFO(d.dump());
+    CHECK(d.value("resumed", false));
+    CHECK(d.value("reason", -1) == 48);
   }
 }
