@@ -1,8 +1,13 @@
 #include "eap/conversation.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 
 #include <fmt/format.h>
+
+#include "eap/mschapv2.h"
+#include "radius/crypto.h"
 
 namespace npsd::eap {
 
@@ -183,22 +188,14 @@ step conversation::on_tunnel_data(const bytes& plain, std::uint8_t id) {
     case inner_phase::identity:
       if (plain.empty() || plain[0] != type::identity)
         return fail(failure_kind::unexpected_packet, "expected the inner EAP-Response/Identity", id);
-      inner_ = inner_phase::tls;
-      inner_tls_ = std::make_unique<tls_auth>(o_.tls, tls_auth::mode::eap_tls, type::tls);
-      {
-        bytes start = {type::tls};
-        const auto payload = tls_auth::start();
-        start.insert(start.end(), payload.begin(), payload.end());
-        return send_inner(std::move(start), id);
-      }
+      if (o_.inner_methods.empty())
+        return fail(failure_kind::method_refused, "no inner method is enabled for PEAP", id);
+      return start_inner(o_.inner_methods.front(), id);
     case inner_phase::tls: {
-      if (!plain.empty() && plain[0] == type::nak)
-        return fail(failure_kind::method_refused,
-                    "the peer refused the inner EAP-TLS and asked for " +
-                        type_list(byte_view(plain).subspan(1)),
-                    id);
+      if (!plain.empty() && plain[0] == type::nak) return on_inner_nak(plain, id);
       if (plain.empty() || plain[0] != type::tls)
         return fail(failure_kind::unexpected_packet, "expected an inner EAP-TLS response", id);
+      inner_answered_ = true;
       auto o = inner_tls_->on_payload(byte_view(plain).subspan(1));
       switch (o.what) {
         case tls_outcome::kind::send: {
@@ -212,11 +209,13 @@ step conversation::on_tunnel_data(const bytes& plain, std::uint8_t id) {
                       id);
         case tls_outcome::kind::done: break;
       }
-      // The inner method succeeded: PEAPv0 ends with a Result TLV both ways.
       inner_done_ = std::move(o);
-      inner_ = inner_phase::result;
-      return send_inner(result_tlv_request(++inner_id_), id);
+      return inner_succeeded(id);
     }
+    case inner_phase::mschapv2:
+    case inner_phase::mschapv2_success:
+      if (!plain.empty() && plain[0] == type::nak) return on_inner_nak(plain, id);
+      return on_mschapv2(plain, id);
     case inner_phase::result: {
       auto tlv = parse(plain);
       if (!tlv || tlv->code != code::response || tlv->type != type_tlv)
@@ -232,12 +231,114 @@ step conversation::on_tunnel_data(const bytes& plain, std::uint8_t id) {
       s.resumed = tunnel_.resumed;
       s.certificate = std::move(inner_done_.certificate);
       s.identity = std::move(inner_done_.identity);
+      s.inner_type = inner_type_;
+      if (inner_type_ == type::mschapv2) s.user = ms_user_;
       s.eap = encode(packet{code::success, id, 0, {}});
       return s;
     }
     case inner_phase::none: break;
   }
   return fail(failure_kind::unexpected_packet, "data inside the PEAP tunnel before phase 2", id);
+}
+
+step conversation::inner_succeeded(std::uint8_t id) {
+  // The inner method succeeded: PEAPv0 ends with a Result TLV both ways.
+  inner_ = inner_phase::result;
+  return send_inner(result_tlv_request(++inner_id_), id);
+}
+
+step conversation::start_inner(std::uint8_t t, std::uint8_t id) {
+  inner_type_ = t;
+  inner_answered_ = false;
+  if (t == type::tls) {
+    inner_ = inner_phase::tls;
+    inner_tls_ = std::make_unique<tls_auth>(o_.tls, tls_auth::mode::eap_tls, type::tls);
+    bytes start = {type::tls};
+    const auto payload = tls_auth::start();
+    start.insert(start.end(), payload.begin(), payload.end());
+    return send_inner(std::move(start), id);
+  }
+  // MS-CHAPv2 Challenge (RFC 2759 through draft-kamath-pppext-eap-mschapv2): OpCode 1, the
+  // MS-CHAPv2 identifier, MS-Length, Value-Size 16, the challenge, the server's name.
+  inner_ = inner_phase::mschapv2;
+  radius::random_bytes(auth_challenge_);
+  ms_id_ = static_cast<std::uint8_t>(ms_id_ + 1);
+  static constexpr std::string_view name = "npsd";
+  const std::size_t ms_length = 5 + auth_challenge_.size() + name.size();
+  bytes c = {type::mschapv2, 1, ms_id_, static_cast<std::uint8_t>(ms_length >> 8),
+             static_cast<std::uint8_t>(ms_length), 16};
+  c.insert(c.end(), auth_challenge_.begin(), auth_challenge_.end());
+  c.insert(c.end(), name.begin(), name.end());
+  return send_inner(std::move(c), id);
+}
+
+step conversation::on_inner_nak(const bytes& plain, std::uint8_t id) {
+  if (inner_answered_)
+    return fail(failure_kind::unexpected_packet, "an inner NAK in the middle of a method", id);
+  const auto wanted = byte_view(plain).subspan(1);
+  for (const auto t : wanted)
+    if (t != inner_type_ &&
+        std::find(o_.inner_methods.begin(), o_.inner_methods.end(), t) != o_.inner_methods.end())
+      return start_inner(t, id);
+  return fail(failure_kind::method_refused,
+              fmt::format("the peer refused the inner {} and asked for {}", type_name(inner_type_),
+                          type_list(wanted)),
+              id);
+}
+
+step conversation::on_mschapv2(const bytes& plain, std::uint8_t id) {
+  if (plain.size() < 2 || plain[0] != type::mschapv2)
+    return fail(failure_kind::unexpected_packet, "expected an inner EAP-MSCHAPv2 response", id);
+  inner_answered_ = true;
+  const std::uint8_t opcode = plain[1];
+  if (inner_ == inner_phase::mschapv2_success) {
+    if (opcode != 3)
+      return fail(failure_kind::unexpected_packet, "expected the MS-CHAPv2 Success acknowledgement", id);
+    return inner_succeeded(id);
+  }
+  // Response: OpCode 2, MS-CHAPv2-ID, MS-Length, Value-Size 49, Peer-Challenge 16,
+  // Reserved 8, NT-Response 24, Flags 1, Name.
+  if (opcode != 2 || plain.size() < 1 + 5 + 49 || plain[2] != ms_id_ || plain[5] != 49)
+    return fail(failure_kind::malformed, "malformed MS-CHAPv2 Response", id);
+  std::copy_n(plain.begin() + 6, 16, peer_challenge_.begin());
+  std::copy_n(plain.begin() + 6 + 16 + 8, 24, nt_response_.begin());
+  ms_user_.assign(plain.begin() + 6 + 49, plain.end());
+  if (ms_user_.empty() || ms_user_.find('\0') != std::string::npos)
+    return fail(failure_kind::malformed, "MS-CHAPv2 Response without a user name", id);
+  pending_id_ = id;
+  step s;
+  s.what = step::kind::need_nt_hash;
+  s.user = ms_user_;
+  return s;
+}
+
+step conversation::provide_nt_hash(const std::optional<std::array<std::uint8_t, 16>>& hash) {
+  const auto id = pending_id_;
+  if (inner_ != inner_phase::mschapv2)
+    return fail(failure_kind::unexpected_packet, "no MS-CHAPv2 response is waiting", id);
+  if (!hash)
+    return fail(failure_kind::credentials,
+                "the account has no NT hash, which MS-CHAPv2 needs (npsctl user set-password "
+                "--mschapv2)",
+                id);
+  const auto user = mschapv2::challenge_user_name(ms_user_);
+  const auto ch = mschapv2::challenge_hash(peer_challenge_, auth_challenge_, user);
+  const auto expected = mschapv2::nt_response(ch, *hash);
+  if (!expected)
+    return fail(failure_kind::credentials, "MD4/DES are not available (OpenSSL legacy provider)", id);
+  if (CRYPTO_memcmp(expected->data(), nt_response_.data(), nt_response_.size()) != 0)
+    return fail(failure_kind::credentials, "wrong password (MS-CHAPv2)", id);
+  const auto auth = mschapv2::authenticator_response(*hash, nt_response_, peer_challenge_,
+                                                     auth_challenge_, user);
+  if (!auth) return fail(failure_kind::credentials, "MD4 is not available", id);
+  // Success: OpCode 3, MS-CHAPv2-ID, MS-Length, "S=<authenticator response> M=<message>".
+  const std::string message = *auth + " M=OK";
+  const std::size_t ms_length = 4 + message.size();
+  bytes sp = {type::mschapv2, 3, ms_id_, static_cast<std::uint8_t>(ms_length >> 8),
+              static_cast<std::uint8_t>(ms_length)};
+  sp.insert(sp.end(), message.begin(), message.end());
+  inner_ = inner_phase::mschapv2_success;
+  return send_inner(std::move(sp), id);
 }
 
 }  // namespace npsd::eap

@@ -68,6 +68,9 @@ struct eap_config {
   // The EAP methods served, the first one offered (a peer may NAK it for another): 13
   // EAP-TLS, 25 PEAP (with inner EAP-TLS).
   std::vector<std::uint8_t> methods{13, 25};
+  // Inside PEAP, likewise: 13 EAP-TLS ("Smart Card or other certificate"), 26 EAP-MSCHAPv2
+  // (needs the account's NT hash: the local user file only).
+  std::vector<std::uint8_t> peap_inner_methods{13, 26};
 
   std::vector<cert_identity_source> identity_sources{
       cert_identity_source::upn, cert_identity_source::email, cert_identity_source::dns,

@@ -25,13 +25,16 @@ enum class failure_kind {
   tls,                // the handshake failed: see tls_failure
   no_client_auth,     // the certificate lacks the Client Authentication EKU
   no_identity,        // the certificate names nobody npsd can look up
+  credentials,        // MS-CHAPv2: a wrong password, or no NT hash for the account
 };
 
 struct tls_auth_options {
   std::shared_ptr<const tls_context> tls;
   std::size_t fragment_size = 1020;
   std::size_t max_message_size = 65536;
-  std::vector<cert_identity_source> identity_sources;
+  std::vector<cert_identity_source> identity_sources{
+      cert_identity_source::upn, cert_identity_source::email, cert_identity_source::dns,
+      cert_identity_source::cn};
 };
 
 struct tls_outcome {

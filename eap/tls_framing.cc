@@ -85,7 +85,7 @@ bytes tls_fragmenter::next(std::size_t fragment_size, std::uint8_t extra_flags) 
   out.insert(out.end(), message_.begin() + static_cast<std::ptrdiff_t>(offset_),
              message_.begin() + static_cast<std::ptrdiff_t>(offset_ + n));
   offset_ += n;
-  if (!pending()) message_.clear();
+  if (!pending()) bytes().swap(message_);  // the sent flight is not kept for the conversation
   return out;
 }
 

@@ -142,6 +142,9 @@ expected<std::shared_ptr<const tls_context>, std::string> tls_context::make(cons
   p->ctx.reset(SSL_CTX_new(TLS_server_method()));
   if (!p->ctx) return unexpected("cannot create a TLS context: " + openssl_error());
   SSL_CTX* ctx = p->ctx.get();
+  // Buffers are freed between rounds: a conversation waiting for the peer's next message
+  // holds less (what bounds memory under many conversations in flight).
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_min_proto_version(ctx, cfg.tls_min_version);
   SSL_CTX_set_max_proto_version(ctx, cfg.tls_max_version);
   // No renegotiation (a client may not restart the handshake inside the conversation), no

@@ -2,6 +2,8 @@
 // The directory interface the policy engine and the request pipeline ask: accounts, group
 // memberships (nested groups resolved), account state, dial-in permission, password checks.
 // Back ends: local (the user file, the embedded default) and, later, LDAP.
+#include <array>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -48,6 +50,13 @@ enum class password_status {
   unavailable,  // the directory could not be asked
 };
 
+// The NT password hash (MD4 of the UTF-16LE password) that MS-CHAPv2 needs: only the local
+// user file can hold one (Active Directory does not hand it out over LDAP).
+struct nt_hash_result {
+  password_status status = password_status::no_password;  // ok: `hash` is set
+  std::array<std::uint8_t, 16> hash{};
+};
+
 class directory {
  public:
   virtual ~directory() = default;
@@ -57,6 +66,11 @@ class directory {
   virtual void find_account(std::string identity, std::function<void(lookup_result)> done) = 0;
   virtual void verify_password(const account& acct, std::string password,
                                std::function<void(password_status)> done) = 0;
+  // The account's NT hash for MS-CHAPv2. By default there is none (no_password).
+  virtual void nt_hash(const account& acct, std::function<void(nt_hash_result)> done) {
+    (void)acct;
+    done({});
+  }
 };
 
 }  // namespace npsd::ldap

@@ -279,8 +279,8 @@ db_result local_user_db::parse(std::string_view text, std::string name) {
       const pointer here = root / "users" / i;
       if (!j.is_object()) return bad(issue{here, expected_type(j, "an object")});
       if (auto e = check_keys(j, here,
-                              {"name", "password_hash", "upn", "groups", "enabled", "locked_out",
-                               "dial_in"}))
+                              {"name", "password_hash", "nt_hash", "upn", "groups", "enabled",
+                               "locked_out", "dial_in"}))
         return bad(*e);
       local_user user;
       if (!j.contains("name")) return bad(issue{here / "name", "missing (expected a user name)"});
@@ -307,6 +307,27 @@ db_result local_user_db::parse(std::string_view text, std::string name) {
         if (!is_valid_password_hash(hash, &why))
           return bad(issue{here / "password_hash", "malformed password hash: " + why});
         user.password_hash = std::move(hash);
+      }
+      if (j.contains("nt_hash")) {
+        std::string hex;
+        if (auto e = get_string(j, "nt_hash", here, hex)) return bad(*e);
+        std::array<std::uint8_t, 16> h{};
+        bool ok = hex.size() == 32;
+        for (std::size_t k = 0; ok && k < 16; ++k) {
+          const auto nib = [](char c) -> int {
+            if (c >= '0' && c <= '9') return c - '0';
+            if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+            if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+            return -1;
+          };
+          const int hi = nib(hex[2 * k]), lo = nib(hex[2 * k + 1]);
+          ok = hi >= 0 && lo >= 0;
+          h[k] = static_cast<std::uint8_t>(hi << 4 | lo);
+        }
+        if (!ok)
+          return bad(issue{here / "nt_hash", "expected 32 hexadecimal digits (the NT hash, made by "
+                                             "npsctl user set-password --mschapv2)"});
+        user.nt_hash = h;
       }
       std::vector<std::size_t> direct;
       if (auto e = get_group_refs(j, "groups", here, db->group_by_name_, direct)) return bad(*e);
@@ -606,6 +627,17 @@ void local_directory::verify_password(const account& acct, std::string password,
   } catch (...) {  // the pool refused the job (e.g. shutting down)
     state->complete(password_status::unavailable);
   }
+}
+
+void local_directory::nt_hash(const account& acct, std::function<void(nt_hash_result)> done) {
+  const auto current = db();
+  const auto* u = current->find_user(acct.name);
+  nt_hash_result r;
+  if (u != nullptr && u->nt_hash) {
+    r.status = password_status::ok;
+    r.hash = *u->nt_hash;
+  }
+  done(r);
 }
 
 }  // namespace npsd::ldap

@@ -50,6 +50,9 @@ struct local_user {
   account acct;
   std::vector<std::string> direct_groups;    // by their declared names
   std::optional<std::string> password_hash;  // validated PHC string; absent: no password
+  // MD4 of the UTF-16LE password, for MS-CHAPv2 (PEAP-MSCHAPv2); absent: that method fails.
+  // Password-equivalent: kept only for the accounts that need it.
+  std::optional<std::array<std::uint8_t, 16>> nt_hash;
 };
 
 class local_user_db {
@@ -165,6 +168,9 @@ class local_directory final : public directory {
   // If the offloaded job is dropped without running, `done` gets `unavailable`.
   void verify_password(const account& acct, std::string password,
                        std::function<void(password_status)> done) override;
+
+  // Completes inline: the account's nt_hash from the current db, or no_password.
+  void nt_hash(const account& acct, std::function<void(nt_hash_result)> done) override;
 
   const credential_cache& cache() const noexcept { return *cache_; }
 

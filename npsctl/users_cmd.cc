@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ldap/local_directory.h"
+#include "eap/mschapv2.h"
 #include "ldap/password_hash.h"
 #include "npsctl/command.h"
 #include "npsctl/password_input.h"
@@ -27,9 +28,26 @@ struct hash_options {
   unsigned scrypt_log_n = 15;
   std::uint32_t scrypt_r = 8;
   std::uint32_t scrypt_p = 1;
+  bool mschapv2 = false;  // also keep the NT hash, for PEAP-MSCHAPv2
 };
 
+// The NT hash (MD4 of the UTF-16LE password) in hex, as the user file keeps it.
+std::string nt_hash_hex(const std::string& password) {
+  const auto h = eap::mschapv2::nt_password_hash(password);
+  if (!h)
+    throw command_error(exit_failure,
+                        "cannot compute the NT hash (the password is not UTF-8, or OpenSSL's "
+                        "legacy provider is missing)");
+  std::string out;
+  for (const auto b : *h) out += fmt::format("{:02x}", b);
+  return out;
+}
+
 void add_hash_options(CLI::App* cmd, hash_options& o) {
+  if (cmd->get_name() != "hash-password")
+    cmd->add_flag("--mschapv2", o.mschapv2,
+                  "Also keep the NT hash, which PEAP-MSCHAPv2 needs (password-equivalent: only "
+                  "for accounts that use it)");
   cmd->add_option("--scheme", o.scheme, "Hash scheme")
       ->check(CLI::IsMember({"pbkdf2-sha256", "scrypt"}))
       ->capture_default_str();
@@ -133,7 +151,13 @@ void add_user_add(CLI::App& user) {
     ordered_json u = ordered_json::object();
     u["name"] = o->name;
     if (!o->upn.empty()) u["upn"] = o->upn;
-    if (o->password_stdin) u["password_hash"] = make_hash(read_password(true), o->hash);
+    if (o->password_stdin) {
+      const auto password = read_password(true);
+      u["password_hash"] = make_hash(password, o->hash);
+      if (o->hash.mschapv2) u["nt_hash"] = nt_hash_hex(password.value());
+    } else if (o->hash.mschapv2) {
+      throw command_error(exit_bad_input, "--mschapv2 needs --password-stdin");
+    }
     u["groups"] = groups;
     u["enabled"] = !o->disabled;
     u["locked_out"] = false;
@@ -162,7 +186,11 @@ void add_user_set_password(CLI::App& user) {
   cmd->callback([o] {
     auto f = open_user_file(o->file, open_mode::edit);
     const auto idx = require_user(f, o->name);
-    f.doc["users"][idx]["password_hash"] = make_hash(read_password(true), o->hash);
+    const auto password = read_password(true);
+    auto& u = f.doc["users"][idx];
+    u["password_hash"] = make_hash(password, o->hash);
+    // An account that had an NT hash keeps one, for the new password: never the old one.
+    if (o->hash.mschapv2 || u.contains("nt_hash")) u["nt_hash"] = nt_hash_hex(password.value());
     save_user_file(f);
     fmt::print("set the password of {} in {}\n",
                in_quotes(f.doc["users"][idx]["name"].get<std::string>()), f.path.string());

@@ -186,7 +186,8 @@ eap::eap_config read_eap(const json_reader& r, const std::filesystem::path& base
   r.expect_object({"certificate", "private_key", "ca_file", "ca_path", "revocation", "tls_min_version",
                    "tls_max_version", "cipher_list", "ciphersuites", "groups", "fragment_size",
                    "max_message_size", "conversation_timeout_seconds", "max_conversations",
-                   "max_conversations_per_station", "max_rounds", "methods", "certificate_identity",
+                   "max_conversations_per_station", "max_rounds", "methods", "peap_inner_methods",
+                   "certificate_identity",
                    "resumption_lifetime_seconds",
                    "require_identity_match"});
   eap::eap_config e;
@@ -244,6 +245,17 @@ eap::eap_config read_eap(const json_reader& r, const std::filesystem::path& base
       if (std::find(e.methods.begin(), e.methods.end(), t) != e.methods.end())
         m.fail("this method is listed twice");
       e.methods.push_back(t);
+    });
+  }
+  if (const auto ms = r.get("peap_inner_methods")) {
+    if (ms->array_size() == 0) ms->fail("expected at least one of \"EAP-TLS\", \"EAP-MSCHAPv2\"");
+    e.peap_inner_methods.clear();
+    ms->for_each([&](const json_reader& m) {
+      const std::uint8_t t = m.one_of({"EAP-TLS", "EAP-MSCHAPv2"}) == "EAP-TLS" ? 13 : 26;
+      if (std::find(e.peap_inner_methods.begin(), e.peap_inner_methods.end(), t) !=
+          e.peap_inner_methods.end())
+        m.fail("this method is listed twice");
+      e.peap_inner_methods.push_back(t);
     });
   }
   e.require_identity_match = r.boolean_or("require_identity_match", false);

@@ -39,6 +39,8 @@ struct request_handler::exchange {
   std::optional<std::uint8_t> eap_type;
   std::optional<eap::certificate_info> certificate;
   std::string certificate_identity;
+  std::string authenticated_identity;  // what EAP proved: the certificate's identity, or the
+                                       // MS-CHAPv2 user name
   std::string tls_version;
   bool resumed = false;        // EAP fast reconnect
   radius::bytes msk;           // cleansed on destruction

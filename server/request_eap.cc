@@ -3,6 +3,8 @@
 // EAP-Response/Identity) goes through the connection request policies; the method then runs
 // round by round; once it succeeds, the identity it proved is looked up in the directory and
 // the network policies decide, exactly as for PAP.
+#include <openssl/crypto.h>
+
 #include <utility>
 
 #include <fmt/format.h>
@@ -49,6 +51,7 @@ reason reason_of(const eap::step& s) {
     case eap::failure_kind::method_refused: return reason::eap_type_not_processed;
     case eap::failure_kind::no_client_auth: return reason::missing_client_auth_eku;
     case eap::failure_kind::no_identity: return reason::certificate_unusable;
+    case eap::failure_kind::credentials: return reason::authentication_failed;
     case eap::failure_kind::tls: break;
   }
   switch (s.tls_why) {
@@ -119,6 +122,7 @@ void request_handler::start_eap(std::shared_ptr<exchange> x, eap::packet p) {
     o.tls.identity_sources = ec.identity_sources;
     o.max_rounds = ec.max_rounds;
     o.methods = ec.methods;
+    o.inner_methods = ec.peap_inner_methods;
     std::string identity(p.data.begin(), p.data.end());
     s = std::make_shared<eap_session>(std::move(identity), p.identifier, std::move(o));
     s->rt = x->rt;
@@ -130,19 +134,49 @@ void request_handler::start_eap(std::shared_ptr<exchange> x, eap::packet p) {
     step = s->begin();
   }
 
+  eap_step(std::move(x), std::move(s), std::move(step));
+}
+
+void request_handler::eap_step(std::shared_ptr<exchange> x, std::shared_ptr<eap::conversation> c,
+                               eap::step step) {
+  auto s = std::static_pointer_cast<eap_session>(std::move(c));
   x->eap_type = s->method_type();
-  x->method = x->eap_type == eap::type::peap ? policy::auth_method::peap_tls
-                                             : policy::auth_method::eap_tls;
+  x->method = x->eap_type != eap::type::peap ? policy::auth_method::eap_tls
+              : step.inner_type == eap::type::mschapv2 || s->inner_method() == eap::type::mschapv2
+                  ? policy::auth_method::peap_mschapv2
+                  : policy::auth_method::peap_tls;
   x->eap_reply = std::move(step.eap);
   if (step.certificate) x->certificate = std::move(step.certificate);
   switch (step.what) {
+    case eap::step::kind::need_nt_hash: {
+      // MS-CHAPv2 inside PEAP: the account's NT hash, from the directory, then on.
+      const auto user = step.user;
+      x->authenticated_identity = user;
+      auto* dir = x->rt->directory.get();
+      return dir->find_account(user, [this, x, s](ldap::lookup_result r) mutable {
+        if (r.status == ldap::lookup_status::unavailable) return discard(*x, "directory unavailable");
+        if (r.status == ldap::lookup_status::not_found)
+          return finish(*x, code::access_reject, reason::no_such_user,
+                        fmt::format("no account {}", x->authenticated_identity));
+        x->rt->directory->nt_hash(*r.acct, [this, x, s](ldap::nt_hash_result h) mutable {
+          if (h.status == ldap::password_status::unavailable)
+            return discard(*x, "directory unavailable");
+          std::optional<std::array<std::uint8_t, 16>> hash;
+          if (h.status == ldap::password_status::ok) hash = h.hash;
+          auto next = s->provide_nt_hash(hash);
+          OPENSSL_cleanse(h.hash.data(), h.hash.size());
+          if (hash) OPENSSL_cleanse(hash->data(), hash->size());
+          eap_step(std::move(x), std::move(s), std::move(next));
+        });
+      });
+    }
     case eap::step::kind::challenge: {
       x->state = eap::conversation_table::new_state();
       const auto& ec = s->rt->cfg->eap;
       const eap::conversation_table::limits lim{ec.max_conversations,
                                                 ec.max_conversations_per_station,
                                                 ec.conversation_timeout};
-      if (const auto dropped = conversations_.put(x->state, s->station, s, lim, now))
+      if (const auto dropped = conversations_.put(x->state, s->station, s, lim, clock::now()))
         drop_limited("EAP conversations dropped to stay within the configured bounds", x->d,
                      {{"dropped", std::uint64_t{dropped}},
                       {"max_conversations", std::uint64_t{ec.max_conversations}},
@@ -157,7 +191,8 @@ void request_handler::start_eap(std::shared_ptr<exchange> x, eap::packet p) {
       x->msk = std::move(step.msk);
       x->tls_version = step.tls_version;
       x->resumed = step.resumed;
-      x->certificate_identity = step.identity->identity;
+      if (step.identity) x->certificate_identity = step.identity->identity;
+      x->authenticated_identity = step.identity ? step.identity->identity : step.user;
       return eap_authenticated(std::move(x));
   }
 }
@@ -167,12 +202,12 @@ void request_handler::eap_authenticated(std::shared_ptr<exchange> x) {
   const auto success = std::move(x->eap_reply);
   x->eap_reply.clear();
   auto* dir = x->rt->directory.get();
-  dir->find_account(x->certificate_identity, [this, x, success](ldap::lookup_result r) mutable {
+  dir->find_account(x->authenticated_identity, [this, x, success](ldap::lookup_result r) mutable {
     if (r.status == ldap::lookup_status::unavailable) return discard(*x, "directory unavailable");
     if (r.status == ldap::lookup_status::not_found)
       return finish(*x, code::access_reject, reason::no_such_user,
-                    fmt::format("no account for the certificate's identity {}",
-                                x->certificate_identity));
+                    fmt::format("no account for the authenticated identity {}",
+                                x->authenticated_identity));
     x->acct = std::move(r.acct);
     const auto decide = [this, x, success] {
       x->eap_reply = success;
@@ -188,9 +223,9 @@ void request_handler::eap_authenticated(std::shared_ptr<exchange> x) {
                             outer.acct->name == x->acct->name && outer.acct->dn == x->acct->dn;
           if (!same)
             return finish(*x, code::access_reject, reason::authentication_failed,
-                          fmt::format("the EAP identity {} does not name the certificate's "
+                          fmt::format("the EAP identity {} does not name the authenticated "
                                       "account {}",
-                                      x->mapped_user, x->certificate_identity));
+                                      x->mapped_user, x->authenticated_identity));
           decide();
         });
   });

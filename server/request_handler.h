@@ -47,6 +47,7 @@ class request_handler {
   void start_access(std::shared_ptr<exchange> x);
   // EAP (request_eap.cc): a round of a conversation, and the decision once the method succeeded.
   void start_eap(std::shared_ptr<exchange> x, eap::packet p);
+  void eap_step(std::shared_ptr<exchange> x, std::shared_ptr<eap::conversation> c, eap::step st);
   void eap_authenticated(std::shared_ptr<exchange> x);
   void authorize(std::shared_ptr<exchange> x);
   static policy::request_facts facts_of(const exchange& x, const radius::packet& p);

@@ -37,7 +37,12 @@ json users(bool alice_enabled, bool alice_in_group = true) {
              {"enabled", alice_enabled}},
             {{"name", "bob"}, {"upn", "bob@corp.example.com"}, {"groups", {"VPN Users"}}},
             {{"name", "carol"}, {"upn", "carol@corp.example.com"}, {"groups", {"VPN Users"}}},
-            {{"name", "dave"}, {"upn", "dave@corp.example.com"}}}}};
+            {{"name", "dave"}, {"upn", "dave@corp.example.com"}},
+            // PEAP-MSCHAPv2: the NT hash of "erin-password", as npsctl user set-password
+            // --mschapv2 writes it (and as `iconv -t UTF-16LE | openssl dgst -md4 -provider
+            // legacy` computes it)
+            {{"name", "erin"}, {"groups", {"VPN Users"}},
+             {"nt_hash", "06801c7cc85af23694a8bea5dd9540bd"}}}}};
 }
 
 // npsd with EAP on the test PKI, JSON logs, and the Always On VPN policies: "VPN Users" on
@@ -69,7 +74,8 @@ struct eap_server {
            {"conditions", {{"user_groups", {"VPN Users"}}, {"nas_port_type", {"Virtual"}}}},
            {"access", "grant"},
            {"constraints",
-            {{"authentication_methods", {"PEAP-TLS", "EAP-TLS"}}, {"session_timeout", 3600}}}},
+            {{"authentication_methods", {"PEAP-TLS", "EAP-TLS", "PEAP-MSCHAPv2"}},
+             {"session_timeout", 3600}}}},
           {{"name", "Wired"},
            {"order", 2},
            {"conditions", {{"nas_port_type", {"Ethernet"}}}},
@@ -373,4 +379,45 @@ TEST_CASE("EAP-TLS fast reconnect is authorised again: removed from the group in
     CHECK(d.value("resumed", false));
     CHECK(d.value("reason", -1) == 48);
   }
+}
+
+TEST_CASE("PEAP-MSCHAPv2 with the NT hash of the local user file: MPPE keys OK; a wrong password or no NT hash is 16") {
+  eap_server s;
+  const auto peap_password = [&](const std::string& user, const std::string& password) {
+    eapol_options o;
+    o.eap = "PEAP";
+    o.identity = user;
+    o.password = password;
+    o.ca_cert = (s.pki / "ca.pem").string();
+    o.attributes = rras_attributes;
+    return o;
+  };
+  auto r = s.run(peap_password("erin", "erin-password"));
+  INFO(r.output.substr(r.output.size() > 3000 ? r.output.size() - 3000 : 0));
+  CHECK(r.success);
+  CHECK(r.mppe_ok == 1);
+  CHECK(r.mppe_mismatch == 0);
+  auto d = s.last_decision();
+  CHECK(d.value("result", "") == "Access-Accept");
+  CHECK(d.value("method", "") == "PEAP-MSCHAPv2");
+  CHECK(d.value("np", "") == "VPN Users");
+
+  r = s.run(peap_password("CORP\\erin", "erin-password"));  // DOMAIN\user, as Windows sends it
+  CHECK(r.success);
+
+  r = s.run(peap_password("erin", "not-erins-password"));
+  CHECK(r.rejects == 1);
+  CHECK_FALSE(r.timed_out);
+  d = s.last_decision();
+  CHECK(d.value("reason", -1) == 16);
+
+  r = s.run(peap_password("alice", "whatever"));  // an account without an NT hash
+  CHECK(r.rejects == 1);
+  d = s.last_decision();
+  CHECK(d.value("reason", -1) == 16);
+  CHECK(d.value("reason_text", "").find("NT hash") != std::string::npos);
+
+  r = s.run(peap_password("nobody", "whatever"));
+  CHECK(r.rejects == 1);
+  CHECK(s.last_decision().value("reason", -1) == 8);
 }
