@@ -25,6 +25,8 @@ constexpr constraint_spec catalogue[] = {
     {"calling_station_id", "--constraint-calling-station-id", "Calling Station ID"},
     {"day_and_time", "--constraint-day-time", "Day and Time Restrictions"},
     {"nas_port_type", "--constraint-nas-port-type", "NAS Port Type"},
+    {"certificate_ekus", "--constraint-cert-eku", "Certificate EKUs required"},
+    {"certificate_issuer", "--constraint-cert-issuer", "Certificate issuer (regex)"},
 };
 
 }  // namespace
@@ -61,6 +63,13 @@ void add_constraint_options(CLI::App* cmd, constraint_options& o, bool for_set) 
                   "NAS-Port-Type value name or number the request must have; repeatable")
       ->allow_extra_args(false)
       ->group(group);
+  cmd->add_option("--constraint-cert-eku", o.cert_ekus,
+                  "EKU OID the client certificate must carry, e.g. 1.3.6.1.4.1.311.87; repeatable")
+      ->allow_extra_args(false)
+      ->group(group);
+  cmd->add_option("--constraint-cert-issuer", o.cert_issuer,
+                  "Regex that the client certificate's issuer DN must match")
+      ->group(group);
   if (for_set)
     cmd->add_option("--clear-constraint", o.clear,
                     "Remove one constraint (its option name, e.g. idle-timeout); repeatable")
@@ -93,6 +102,8 @@ void apply_constraints(const constraint_options& o, ordered_json& c) {
     for (const auto& v : o.nas_port_type) arr.push_back(value_or_number(v));
     c["nas_port_type"] = std::move(arr);
   }
+  if (!o.cert_ekus.empty()) c["certificate_ekus"] = o.cert_ekus;
+  if (o.cert_issuer) c["certificate_issuer"] = *o.cert_issuer;
 }
 
 }  // namespace npsd::npsctl

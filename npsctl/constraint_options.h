@@ -31,6 +31,8 @@ struct constraint_options {
   std::vector<std::string> day_time;
   std::optional<std::string> day_time_zone;
   std::vector<std::string> nas_port_type;
+  std::vector<std::string> cert_ekus;
+  std::optional<std::string> cert_issuer;
   std::vector<std::string> clear;  // --clear-constraint (set only)
 };
 

@@ -484,6 +484,22 @@ std::optional<constraint_failure> failing_constraint(const constraints& c,
       return constraint_failure{reason::day_time_constraint, std::move(*why)};
     }
   }
+  if (!c.certificate_ekus.empty() || c.certificate_issuer) {
+    if (f.certificate_ekus == nullptr || f.certificate_issuer == nullptr)
+      return constraint_failure{reason::certificate_unusable,
+                                "the policy constrains the client certificate and the request "
+                                "authenticated without one"};
+    for (const auto& oid : c.certificate_ekus)
+      if (std::find(f.certificate_ekus->begin(), f.certificate_ekus->end(), oid) ==
+          f.certificate_ekus->end())
+        return constraint_failure{reason::missing_client_auth_eku,
+                                  "the client certificate lacks the purpose " + oid +
+                                      " the policy requires"};
+    if (c.certificate_issuer && !c.certificate_issuer->matches(*f.certificate_issuer))
+      return constraint_failure{reason::untrusted_root,
+                                "the client certificate's issuer " + *f.certificate_issuer +
+                                    " does not match " + quote(c.certificate_issuer->pattern)};
+  }
   return std::nullopt;
 }
 

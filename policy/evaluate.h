@@ -25,6 +25,9 @@ struct request_facts {
   ip_address client_address;
   std::optional<auth_method> method;    // the method in use, when known (PAP: at once)
   std::optional<std::uint8_t> eap_type;  // the outer EAP type in use, when EAP
+  // The client certificate that authenticated, when one did: its EKU OIDs and issuer DN.
+  const std::vector<std::string>* certificate_ekus = nullptr;
+  const std::string* certificate_issuer = nullptr;
   std::chrono::system_clock::time_point now;
 };
 

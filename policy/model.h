@@ -142,6 +142,11 @@ struct constraints {
   std::optional<regex_match> calling_station_id;  // failing: reason 67
   std::optional<day_time> day_and_time;           // failing: reason 68
   std::optional<value_set> nas_port_type;         // failing: reason 70
+  // The client certificate (EAP-TLS, PEAP-TLS): every one of these EKU OIDs (e.g. Entra ID's
+  // 1.3.6.1.4.1.311.87), failing: 283; an issuer DN matching this, failing: 265. A request
+  // without a certificate fails either with 285.
+  std::vector<std::string> certificate_ekus;
+  std::optional<regex_match> certificate_issuer;
 };
 
 // One RADIUS attribute to return, checked against the dictionary when loaded. The value is

@@ -590,7 +590,8 @@ connection_request_policy read_crp(const json_reader& r, std::size_t position, c
 
 constraints read_constraints(const json_reader& r, context& ctx) {
   r.expect_object({"authentication_methods", "idle_timeout", "session_timeout", "called_station_id",
-                   "calling_station_id", "day_and_time", "nas_port_type"});
+                   "calling_station_id", "day_and_time", "nas_port_type", "certificate_ekus",
+                   "certificate_issuer"});
   constraints c;
   if (const auto k = r.get("authentication_methods")) c.methods = read_auth_methods(*k);
   if (const auto k = r.get("idle_timeout"))
@@ -602,6 +603,19 @@ constraints read_constraints(const json_reader& r, context& ctx) {
   if (const auto k = r.get("day_and_time")) c.day_and_time = read_day_time(*k, ctx);
   if (const auto k = r.get("nas_port_type"))
     c.nas_port_type = read_value_set(*k, ctx, "NAS-Port-Type");
+  if (const auto k = r.get("certificate_ekus")) {
+    if (k->array_size() == 0) k->fail("expected at least one EKU OID");
+    k->for_each([&](const json_reader& e) {
+      auto oid = e.non_empty_string();
+      // A dotted OID: digits separated by single dots, at least two arcs.
+      bool ok = oid.front() != '.' && oid.back() != '.' && oid.find("..") == std::string::npos &&
+                oid.find('.') != std::string::npos;
+      for (const char ch : oid) ok = ok && ((ch >= '0' && ch <= '9') || ch == '.');
+      if (!ok) e.fail(fmt::format("\"{}\" is not a dotted OID such as 1.3.6.1.4.1.311.87", oid));
+      c.certificate_ekus.push_back(std::move(oid));
+    });
+  }
+  if (const auto k = r.get("certificate_issuer")) c.certificate_issuer = compile_regex(*k);
   return c;
 }
 

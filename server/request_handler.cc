@@ -164,6 +164,10 @@ policy::request_facts request_handler::facts_of(const exchange& x, const radius:
   else if (p.find(radius::attr::user_password) != nullptr) f.method = policy::auth_method::pap;
   else if (p.find(radius::attr::chap_password) != nullptr) f.method = policy::auth_method::chap;
   f.eap_type = x.eap_type;
+  if (x.certificate && x.certificate_identity.size() > 0) {
+    f.certificate_ekus = &x.certificate->eku_oids;
+    f.certificate_issuer = &x.certificate->issuer;
+  }
   f.now = std::chrono::system_clock::now();
   return f;
 }

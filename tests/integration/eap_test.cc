@@ -52,7 +52,7 @@ struct eap_server {
   const fs::path& pki = test_pki();
   std::unique_ptr<npsd_process> npsd;
 
-  explicit eap_server(json eap_patch = json::object()) {
+  explicit eap_server(json eap_patch = json::object(), json network_policies = nullptr) {
     write_file(dir.path / "users.json", users(true).dump(2));
     json eap = {{"certificate", (pki / "server.pem").string()},
                 {"private_key", (pki / "server.key").string()},
@@ -68,8 +68,8 @@ struct eap_server {
         {"clients", {{{"name", "rras1"}, {"address", "127.0.0.1"}, {"secret", secret}}}},
         {"directory", {{"backend", "local"}, {"users_file", "users.json"}}},
         {"eap", eap},
-        {"network_policies",
-         {{{"name", "VPN Users"},
+        {"network_policies", !network_policies.is_null() ? network_policies :
+         json{{{"name", "VPN Users"},
            {"order", 1},
            {"conditions", {{"user_groups", {"VPN Users"}}, {"nas_port_type", {"Virtual"}}}},
            {"access", "grant"},
@@ -420,4 +420,35 @@ TEST_CASE("PEAP-MSCHAPv2 with the NT hash of the local user file: MPPE keys OK; 
   r = s.run(peap_password("nobody", "whatever"));
   CHECK(r.rejects == 1);
   CHECK(s.last_decision().value("reason", -1) == 8);
+}
+
+TEST_CASE("certificate constraints on a policy: required EKU (283) and issuing CA (265)") {
+  const json policies = {
+      {{"name", "Issued by the issuing CA, with Client Authentication"},
+       {"order", 1},
+       {"conditions", {{"nas_port_type", {"Virtual"}}}},
+       {"access", "grant"},
+       {"constraints",
+        {{"certificate_ekus", {"1.3.6.1.5.5.7.3.2"}},
+         {"certificate_issuer", "^CN=npsd Test Issuing CA"}}}},
+      {{"name", "Entra ID conditional access"},
+       {"order", 2},
+       {"conditions", {{"nas_port_type", {"Ethernet"}}}},
+       {"access", "grant"},
+       {"constraints", {{"certificate_ekus", {"1.3.6.1.4.1.311.87"}}}}}};
+  eap_server s(json::object(), policies);
+  auto r = s.run(s.user("carol-chain.pem", "carol.key"));  // issued by the issuing CA
+  CHECK(r.success);
+  CHECK(r.mppe_ok == 1);
+  r = s.run(s.user("alice.pem", "alice.key"));  // issued by the root
+  CHECK(r.rejects == 1);
+  auto d = s.last_decision();
+  CHECK(d.value("reason", -1) == 265);
+  CHECK(d.value("np", "") == "Issued by the issuing CA, with Client Authentication");
+  auto o = s.user("alice.pem", "alice.key");
+  o.attributes = {"61:d:15"};  // Ethernet: the Entra ID policy, whose EKU alice lacks
+  r = s.run(o);
+  CHECK(r.rejects == 1);
+  d = s.last_decision();
+  CHECK(d.value("reason", -1) == 283);
 }

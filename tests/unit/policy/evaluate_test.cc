@@ -1311,3 +1311,33 @@ TEST_CASE("a configuration file's policies, end to end: CRP, manipulation, NP, r
     CHECK(d.detail == "no connection request policy matched");
   }
 }
+
+TEST_CASE("certificate constraints: required EKUs (283) and issuer (265); no certificate (285)") {
+  request_env e = rras_request();
+  policies p;
+  p.nps = {np("Entra ID conditional access", 1)};
+  p.nps[0].cons.certificate_ekus = {"1.3.6.1.5.5.7.3.2", "1.3.6.1.4.1.311.87"};
+  p.nps[0].cons.certificate_issuer = rx("^CN=Microsoft VPN root CA gen 1");
+  const std::vector<std::string> client_auth_only = {"1.3.6.1.5.5.7.3.2"};
+  const std::vector<std::string> both = {"1.3.6.1.5.5.7.3.2", "1.3.6.1.4.1.311.87"};
+  const std::string entra = "CN=Microsoft VPN root CA gen 1";
+  const std::string corp = "CN=Corp Issuing CA,DC=corp";
+  struct row {
+    const std::vector<std::string>* ekus;
+    const std::string* issuer;
+    bool accept;
+    reason why;
+  };
+  for (const auto& r : std::vector<row>{{&both, &entra, true, reason::success},
+                                        {&client_auth_only, &entra, false, reason::missing_client_auth_eku},
+                                        {&both, &corp, false, reason::untrusted_root},
+                                        {nullptr, nullptr, false, reason::certificate_unusable}}) {
+    auto f = e.facts();
+    f.certificate_ekus = r.ekus;
+    f.certificate_issuer = r.issuer;
+    trace t;
+    const auto d = evaluate_network_policy(p, f, e.user(), t);
+    CHECK(d.accept == r.accept);
+    if (!r.accept) CHECK(d.why == r.why);
+  }
+}
