@@ -99,6 +99,20 @@ step conversation::start_method(std::uint8_t t) {
   return request(tls_auth::start());
 }
 
+void conversation::prefer(const std::vector<std::uint8_t>& outer,
+                          const std::vector<std::uint8_t>& inner) {
+  const auto reorder = [](std::vector<std::uint8_t>& list, const std::vector<std::uint8_t>& first) {
+    std::vector<std::uint8_t> out;  // the preferred ones in the order given, then the rest
+    for (const auto t : first)
+      if (std::find(list.begin(), list.end(), t) != list.end()) out.push_back(t);
+    for (const auto t : list)
+      if (std::find(out.begin(), out.end(), t) == out.end()) out.push_back(t);
+    list = std::move(out);
+  };
+  reorder(o_.methods, outer);
+  reorder(o_.inner_methods, inner);
+}
+
 step conversation::begin() {
   return o_.methods.empty() ? fail(failure_kind::method_refused, "no EAP method is enabled",
                                    static_cast<std::uint8_t>(next_id_ - 1))

@@ -51,6 +51,9 @@ class conversation {
   conversation(const conversation&) = delete;
   conversation& operator=(const conversation&) = delete;
 
+  // Moves these methods (outer, and inner for PEAP) to the front of the offer, in this order;
+  // before begin(). Methods not in the options are ignored.
+  void prefer(const std::vector<std::uint8_t>& outer, const std::vector<std::uint8_t>& inner);
   // The first request of the first method (EAP-TLS or PEAP Start).
   step begin();
   step on_response(const packet& p);

@@ -5,6 +5,7 @@
 // the network policies decide, exactly as for PAP.
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <utility>
 
 #include <fmt/format.h>
@@ -131,10 +132,45 @@ void request_handler::start_eap(std::shared_ptr<exchange> x, eap::packet p) {
     if (const auto* un = s->request.find(radius::attr::user_name)) s->mapped_user = un->as_string();
     s->station = station_of(x->req);
     x->mapped_user = s->mapped_user;
-    step = s->begin();
+    // As NPS does: the network policy that the identity matches says which EAP methods to
+    // offer, first. Only an order: the policy decides again once the method has run.
+    auto* dir = x->rt->directory.get();
+    return dir->find_account(x->mapped_user, [this, x, s](ldap::lookup_result r) mutable {
+      if (r.status == ldap::lookup_status::found) offer_policy_methods(*x, *s, *r.acct);
+      auto first = s->begin();
+      eap_step(std::move(x), std::move(s), std::move(first));
+    });
   }
 
   eap_step(std::move(x), std::move(s), std::move(step));
+}
+
+void request_handler::offer_policy_methods(exchange& x, eap::conversation& c,
+                                           const ldap::account& acct) {
+  auto f = facts_of(x, x.req);
+  f.method.reset();
+  f.eap_type.reset();
+  policy::trace scratch;
+  const auto d = policy::evaluate_network_policy(x.rt->cfg->pol, f, &acct, scratch);
+  if (d.policy == nullptr || d.policy->cons.methods.empty()) return;
+  const auto& allowed = d.policy->cons.methods;
+  const auto has = [&](policy::auth_method m) {
+    return std::find(allowed.begin(), allowed.end(), m) != allowed.end();
+  };
+  const auto& ec = x.rt->cfg->eap;
+  std::vector<std::uint8_t> outer, inner;
+  for (const auto t : ec.methods)
+    if ((t == eap::type::tls && has(policy::auth_method::eap_tls)) ||
+        (t == eap::type::peap &&
+         (has(policy::auth_method::peap_tls) || has(policy::auth_method::peap_mschapv2))))
+      outer.push_back(t);
+  for (const auto t : ec.peap_inner_methods)
+    if ((t == eap::type::tls && has(policy::auth_method::peap_tls)) ||
+        (t == eap::type::mschapv2 && has(policy::auth_method::peap_mschapv2)))
+      inner.push_back(t);
+  // Those the policy allows go first; the others stay, so that the peer may still NAK to them
+  // and the policy rejects with its own reason (66) rather than a bare method refusal.
+  c.prefer(outer, inner);
 }
 
 void request_handler::eap_step(std::shared_ptr<exchange> x, std::shared_ptr<eap::conversation> c,

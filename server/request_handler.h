@@ -49,6 +49,7 @@ class request_handler {
   void start_eap(std::shared_ptr<exchange> x, eap::packet p);
   void eap_step(std::shared_ptr<exchange> x, std::shared_ptr<eap::conversation> c, eap::step st);
   void eap_authenticated(std::shared_ptr<exchange> x);
+  void offer_policy_methods(exchange& x, eap::conversation& c, const ldap::account& acct);
   void authorize(std::shared_ptr<exchange> x);
   static policy::request_facts facts_of(const exchange& x, const radius::packet& p);
   void finish(exchange& x, radius::code code, policy::reason why, std::string_view detail = {},

@@ -452,3 +452,29 @@ TEST_CASE("certificate constraints on a policy: required EKU (283) and issuing C
   d = s.last_decision();
   CHECK(d.value("reason", -1) == 283);
 }
+
+TEST_CASE("EAP: the method offered first is the one the identity's network policy allows") {
+  const json policies = {{{"name", "PEAP-TLS only"},
+                          {"order", 1},
+                          {"conditions", {{"user_groups", {"VPN Users"}}}},
+                          {"access", "grant"},
+                          {"constraints", {{"authentication_methods", {"PEAP-TLS"}}}}}};
+  eap_server s(json::object(), policies);
+  auto o = s.peap_user("alice.pem", "alice.key");
+  o.identity = "alice@corp.example.com";  // known to the directory: its policy is known
+  auto r = s.run(o);
+  CHECK(r.success);
+  CHECK(r.output.find("CTRL-EVENT-EAP-PROPOSED-METHOD vendor=0 method=25") != std::string::npos);
+  CHECK(r.output.find("-> NAK") == std::string::npos);  // no round lost to a NAK
+  // An unknown outer identity gets the configured order (EAP-TLS first) and NAKs to PEAP.
+  o.identity = "anonymous@corp.example.com";
+  r = s.run(o);
+  CHECK(r.success);
+  CHECK(r.output.find("method=13 -> NAK") != std::string::npos);
+  // EAP-TLS is still refused by the policy, whatever was offered: 66.
+  auto t = s.user("alice.pem", "alice.key");
+  t.identity = "alice@corp.example.com";
+  r = s.run(t);
+  CHECK(r.rejects == 1);
+  CHECK(s.last_decision().value("reason", -1) == 66);
+}
