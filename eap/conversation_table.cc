@@ -117,6 +117,13 @@ std::shared_ptr<conversation> conversation_table::take(const std::string& state,
   return c;
 }
 
+std::size_t conversation_table::sweep(clock::time_point now) {
+  std::lock_guard lock(mu_);
+  const auto before = entries_.size();
+  expire_locked(now);
+  return before - entries_.size();
+}
+
 std::size_t conversation_table::size() const {
   std::lock_guard lock(mu_);
   return entries_.size();

@@ -35,6 +35,9 @@ class conversation_table {
   // Removes and returns the conversation kept under `state`, or null (unknown or expired).
   std::shared_ptr<conversation> take(const std::string& state, clock::time_point now);
 
+  // Drops the expired entries now (they also go on every put and take); how many went.
+  std::size_t sweep(clock::time_point now);
+
   std::size_t size() const;
   struct counters {
     std::uint64_t expired = 0;

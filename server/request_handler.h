@@ -67,6 +67,8 @@ class request_handler {
 
  public:
   std::size_t eap_conversations() const { return conversations_.size(); }
+  // Drops the EAP conversations whose time is up (a timer calls it); how many went.
+  std::size_t sweep_eap_conversations() { return conversations_.sweep(std::chrono::steady_clock::now()); }
   eap::conversation_table::counters eap_stats() const { return conversations_.stats(); }
 };
 

@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -195,6 +196,7 @@ int server::run() {
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   asio::steady_timer drain_timer(io);
   asio::steady_timer crl_timer(io);
+  asio::steady_timer sweep_timer(io);
   const auto drain_deadline_holder = std::make_shared<std::chrono::steady_clock::time_point>();
   std::function<void()> wait_for_drain = [&] {
     if (handler.in_flight() == 0 || std::chrono::steady_clock::now() >= *drain_deadline_holder) {
@@ -222,6 +224,7 @@ int server::run() {
         for (auto& l : listeners) l->stop();
         if (control) control->stop();
         crl_timer.cancel();
+        sweep_timer.cancel();
         *drain_deadline_holder = std::chrono::steady_clock::now() + current()->cfg->server.shutdown_grace;
         wait_for_drain();
       };
@@ -238,6 +241,19 @@ int server::run() {
     });
   };
   watch_crls();
+
+  // Abandoned EAP conversations go when their time is up even if no request comes; their
+  // memory is handed back to the system.
+  std::function<void()> sweep = [&] {
+    if (stopping) return;
+    sweep_timer.expires_after(std::chrono::seconds(1));
+    sweep_timer.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      if (handler.sweep_eap_conversations() > 0) ::malloc_trim(0);
+      sweep();
+    });
+  };
+  sweep();
 
   for (auto& l : listeners) l->start();
   if (control) control->start();

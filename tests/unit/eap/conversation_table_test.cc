@@ -213,3 +213,15 @@ TEST_CASE("conversation_table: the same State put twice replaces the entry and n
   CHECK(t.take("a2", t0) == a2);
   CHECK(t.take("b2", t0) == a1);
 }
+
+TEST_CASE("conversation_table: after a flood bounded by both limits, sweep() drops every expired entry") {
+  table t;
+  const auto c = make_conversation();
+  for (int i = 0; i < 3500; ++i)
+    t.put(state_of(i), i < 3000 ? "station-" + std::to_string(i % 500) : std::string("one"), c,
+          limits_of(1000, 5, 2s), t0 + std::chrono::milliseconds(i));
+  CHECK(t.size() <= 1000);
+  const auto held = t.size();
+  CHECK(t.sweep(t0 + 10s) == held);
+  CHECK(t.size() == 0);
+}

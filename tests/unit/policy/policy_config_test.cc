@@ -447,7 +447,8 @@ TEST_CASE("every policy validation rule fails on the offending field, saying wha
       {np_constraints(R"("methods": [ "PAP" ])"),
        "/network_policies/0/constraints/methods: unknown key \"methods\" (expected one of "
        "\"authentication_methods\", \"idle_timeout\", \"session_timeout\", \"called_station_id\", "
-       "\"calling_station_id\", \"day_and_time\", \"nas_port_type\")" +
+       "\"calling_station_id\", \"day_and_time\", \"nas_port_type\", \"certificate_ekus\", "
+       "\"certificate_issuer\")" +
            in_a},
       {np_constraints(R"("authentication_methods": [])"),
        "/network_policies/0/constraints/authentication_methods: expected a non-empty array" + in_a},
