@@ -20,41 +20,50 @@ struct reload_options {
   double timeout_seconds = 10;
 };
 
-}  // namespace
-
-void add_reload_command(CLI::App& app) {
+// A subcommand that talks to the running npsd: the configuration options and --timeout.
+std::shared_ptr<reload_options> add_control_subcommand(CLI::App& app, CLI::App*& cmd,
+                                                       const char* name, const char* help) {
   auto o = std::make_shared<reload_options>();
-  auto* cmd = app.add_subcommand(
-      "reload",
-      "Validate the configuration, then tell the running npsd to load it (through "
-      "server.control_socket)");
+  cmd = app.add_subcommand(name, help);
   add_config_options(cmd, o->cfg);
   cmd->add_option("--timeout", o->timeout_seconds, "Seconds to wait for npsd's answer")
       ->check(CLI::Range(0.1, 3600.0))
       ->capture_default_str();
+  return o;
+}
+
+// Sends one command over the configuration's control socket; npsd's answer, parsed.
+ordered_json ask_npsd(const reload_options& o, const std::string& command,
+                      const char* invalid_prefix, const char* no_socket) {
+  const auto v = validate_installation(o.cfg.config_path(), o.cfg.dictionary_dir());
+  if (!v) throw command_error(exit_bad_input, invalid_prefix + v.error());
+  const auto& socket = v->cfg->server.control_socket;
+  if (socket.empty()) throw command_error(exit_bad_input, no_socket);
+  const auto timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_seconds * 1000));
+  const auto reply = control_exchange(socket, R"({"command":")" + command + R"("})", timeout);
+  if (!reply) throw command_error(exit_failure, reply.error().message);
+  try {
+    return ordered_json::parse(*reply);
+  } catch (const nlohmann::json::parse_error&) {
+    throw command_error(exit_failure,
+                        "unexpected reply from npsd (not JSON) on " + socket.string());
+  }
+}
+
+}  // namespace
+
+void add_reload_command(CLI::App& app) {
+  CLI::App* cmd = nullptr;
+  auto o = add_control_subcommand(
+      app, cmd, "reload",
+      "Validate the configuration, then tell the running npsd to load it (through "
+      "server.control_socket)");
   cmd->callback([o] {
-    const auto v = validate_installation(o->cfg.config_path(), o->cfg.dictionary_dir());
-    if (!v)
-      throw command_error(exit_bad_input,
-                          "not reloading, the configuration is invalid: " + v.error());
-    const auto& socket = v->cfg->server.control_socket;
-    if (socket.empty())
-      throw command_error(exit_bad_input,
-                          "the configuration has no server.control_socket: npsd cannot be told "
-                          "to reload (send it SIGHUP)");
-    const auto timeout = std::chrono::milliseconds(static_cast<long>(o->timeout_seconds * 1000));
-    const auto reply = control_exchange(socket, R"({"command":"reload"})", timeout);
-    if (!reply) throw command_error(exit_failure, reply.error().message);
-    ordered_json j;
-    try {
-      j = ordered_json::parse(*reply);
-    } catch (const nlohmann::json::parse_error&) {
-      throw command_error(exit_failure, "unexpected reply from npsd (not JSON) on " +
-                                            socket.string());
-    }
+    const auto j = ask_npsd(*o, "reload", "not reloading, the configuration is invalid: ",
+                            "the configuration has no server.control_socket: npsd cannot be "
+                            "told to reload (send it SIGHUP)");
     if (!j.is_object() || !j.contains("ok") || !j["ok"].is_boolean())
-      throw command_error(exit_failure, "unexpected reply from npsd (no \"ok\") on " +
-                                            socket.string());
+      throw command_error(exit_failure, "unexpected reply from npsd (no \"ok\")");
     const bool ok = j["ok"].get<bool>();
     if (o->cfg.json) {
       fmt::print("{}\n", j.dump(2));
@@ -78,30 +87,15 @@ void add_reload_command(CLI::App& app) {
 }
 
 void add_status_command(CLI::App& app) {
-  auto o = std::make_shared<reload_options>();
-  auto* cmd = app.add_subcommand(
-      "status",
+  CLI::App* cmd = nullptr;
+  auto o = add_control_subcommand(
+      app, cmd, "status",
       "Ask the running npsd for its counters (requests, EAP conversations, directory) as JSON");
-  add_config_options(cmd, o->cfg);
-  cmd->add_option("--timeout", o->timeout_seconds, "Seconds to wait for npsd's answer")
-      ->check(CLI::Range(0.1, 3600.0))
-      ->capture_default_str();
   cmd->callback([o] {
-    const auto v = validate_installation(o->cfg.config_path(), o->cfg.dictionary_dir());
-    if (!v) throw command_error(exit_bad_input, "the configuration is invalid: " + v.error());
-    const auto& socket = v->cfg->server.control_socket;
-    if (socket.empty())
-      throw command_error(exit_bad_input,
-                          "the configuration has no server.control_socket: npsd cannot be asked");
-    const auto timeout = std::chrono::milliseconds(static_cast<long>(o->timeout_seconds * 1000));
-    const auto reply = control_exchange(socket, R"({"command":"status"})", timeout);
-    if (!reply) throw command_error(exit_failure, reply.error().message);
-    try {
-      fmt::print("{}\n", ordered_json::parse(*reply).dump(2));
-    } catch (const nlohmann::json::parse_error&) {
-      throw command_error(exit_failure, "unexpected reply from npsd (not JSON) on " +
-                                            socket.string());
-    }
+    fmt::print("{}\n", ask_npsd(*o, "status", "the configuration is invalid: ",
+                                "the configuration has no server.control_socket: npsd cannot "
+                                "be asked")
+                           .dump(2));
   });
 }
 

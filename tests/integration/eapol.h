@@ -74,18 +74,6 @@ struct eapol_result {
 
 namespace eapol_detail {
 
-// Single-quotes a string for /bin/sh.
-inline std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
-}
-
 // A quoted wpa_supplicant configuration string: it has no escapes, so refuse what it cannot hold.
 inline std::string config_string(const std::string& field, const std::string& value) {
   if (value.find_first_of("\"\n\r") != std::string::npos)
@@ -213,7 +201,6 @@ inline void parse_eapol_output(eapol_result& r) {
 // Runs eapol_test against 127.0.0.1:port; the configuration file is written into dir.
 inline eapol_result run_eapol_test(const eapol_options& o, const fs::path& dir, std::uint16_t port,
                                    const std::string& secret) {
-  using eapol_detail::quote;
   static std::atomic<unsigned> counter{0};
   const fs::path conf = dir / ("eapol-" + std::to_string(::getpid()) + "-" +
                                std::to_string(counter.fetch_add(1)) + ".conf");
@@ -221,10 +208,10 @@ inline eapol_result run_eapol_test(const eapol_options& o, const fs::path& dir, 
 
   // eapol_test's own -t ends the run; timeout(1) only guards against a hung process.
   std::string cmd = "timeout -k 2 " + std::to_string(o.timeout_seconds + 10) + " eapol_test -c " +
-                    quote(conf.string()) + " -a 127.0.0.1 -p " + std::to_string(port) + " -s " +
-                    quote(secret) + " -r " + std::to_string(o.reauth) + " -t " +
+                    shell_quote(conf.string()) + " -a 127.0.0.1 -p " + std::to_string(port) + " -s " +
+                    shell_quote(secret) + " -r " + std::to_string(o.reauth) + " -t " +
                     std::to_string(o.timeout_seconds);
-  for (const auto& a : o.attributes) cmd += " -N " + quote(a);
+  for (const auto& a : o.attributes) cmd += " -N " + shell_quote(a);
 
   eapol_result r;
   auto c = run(cmd);
@@ -239,8 +226,8 @@ inline const fs::path& test_pki() {
   static temp_dir dir;
   static const fs::path pki = [] {
     const fs::path p = dir.path / "pki";
-    const auto r = run(eapol_detail::quote(std::string(NPSD_SOURCE_DIR) + "/scripts/make-pki") + " " +
-                       eapol_detail::quote(p.string()));
+    const auto r = run(shell_quote(std::string(NPSD_SOURCE_DIR) + "/scripts/make-pki") + " " +
+                       shell_quote(p.string()));
     if (r.exit_code != 0 || !fs::exists(p / ".complete"))
       throw std::runtime_error("scripts/make-pki failed (exit " + std::to_string(r.exit_code) +
                                "):\n" + r.output);

@@ -59,6 +59,18 @@ struct temp_dir {
   }
 };
 
+// Single-quotes a string for /bin/sh.
+inline std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
+  }
+  return out + "'";
+}
+
 struct command_result {
   int exit_code = -1;
   std::string output;  // stdout and stderr together

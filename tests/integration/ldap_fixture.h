@@ -57,18 +57,6 @@ inline fs::path ldap_test_data_dir() {
   return fs::path(NPSD_SOURCE_DIR) / "tests/integration/ldap";
 }
 
-// Single-quotes a string for /bin/sh.
-inline std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
-}
-
 // The test PKI, made once per process (openssl CLI, ECDSA P-256, ~0.1 s):
 //   ca / ca_key          the test CA that signed server_cert
 //   server_cert / _key   CN=localhost, SAN IP:127.0.0.1 and DNS:localhost, serverAuth

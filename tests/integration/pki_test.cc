@@ -11,7 +11,7 @@ using namespace npsd::test;
 
 namespace {
 
-std::string pki_file(const std::string& name) { return eapol_detail::quote((test_pki() / name).string()); }
+std::string pki_file(const std::string& name) { return shell_quote((test_pki() / name).string()); }
 
 // `openssl verify` against the root, with extra options placed before the certificate.
 command_result verify(const std::string& cert, const std::string& options = "") {
@@ -157,8 +157,8 @@ TEST_CASE("make-pki: keys are private, serials unique, CRLs as expected, a secon
   CHECK_MESSAGE(has(empty, "No Revoked Certificates"), empty);
 
   const auto before = fs::last_write_time(test_pki() / "ca.pem");
-  const auto r = run(eapol_detail::quote(std::string(NPSD_SOURCE_DIR) + "/scripts/make-pki") + " " +
-                     eapol_detail::quote(test_pki().string()));
+  const auto r = run(shell_quote(std::string(NPSD_SOURCE_DIR) + "/scripts/make-pki") + " " +
+                     shell_quote(test_pki().string()));
   CHECK_MESSAGE(r.exit_code == 0, r.output);
   CHECK(fs::last_write_time(test_pki() / "ca.pem") == before);
 }
