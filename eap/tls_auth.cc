@@ -131,6 +131,7 @@ tls_outcome tls_auth::complete() {
         return s;
       }
     }
+    if (!s.resumed) tls_.remember_peer_intermediates();
     const auto der = tls_.peer_certificate_der();
     if (der.empty()) {
       s = failed(failure_kind::tls, "the client sent no certificate");

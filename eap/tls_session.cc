@@ -7,6 +7,7 @@
 #include <openssl/x509v3.h>
 
 #include <array>
+#include <mutex>
 #include <vector>
 
 #include <fmt/format.h>
@@ -340,6 +341,36 @@ tls_failure failure_of_verify_error(long v) {
 struct store_ctx_free {
   void operator()(X509_STORE_CTX* p) const noexcept { X509_STORE_CTX_free(p); }
 };
+struct x509_stack_free {
+  void operator()(STACK_OF(X509)* p) const noexcept { sk_X509_pop_free(p, X509_free); }
+};
+
+// Intermediate CA certificates clients have sent in verified chains (see
+// remember_peer_intermediates), for verifying resumed sessions again.
+struct intermediate_pool {
+  static constexpr std::size_t limit = 256;
+  std::mutex mu;
+  std::unique_ptr<STACK_OF(X509), x509_stack_free> certs{sk_X509_new_null()};
+
+  void add(X509* cert) {
+    std::lock_guard lock(mu);
+    if (!certs || sk_X509_num(certs.get()) >= static_cast<int>(limit)) return;
+    for (int i = 0; i < sk_X509_num(certs.get()); ++i)
+      if (X509_cmp(sk_X509_value(certs.get(), i), cert) == 0) return;
+    X509_up_ref(cert);
+    if (sk_X509_push(certs.get(), cert) <= 0) X509_free(cert);
+  }
+  std::unique_ptr<STACK_OF(X509), x509_stack_free> copy() {
+    std::lock_guard lock(mu);
+    return std::unique_ptr<STACK_OF(X509), x509_stack_free>(
+        certs ? X509_chain_up_ref(certs.get()) : sk_X509_new_null());
+  }
+};
+
+intermediate_pool& intermediates() {
+  static intermediate_pool pool;
+  return pool;
+}
 
 }  // namespace
 
@@ -364,8 +395,9 @@ tls_failure tls_session::reverify_peer() {
     return failure_ = tls_failure::no_certificate;
   }
   std::unique_ptr<X509_STORE_CTX, store_ctx_free> sc(X509_STORE_CTX_new());
+  auto untrusted = intermediates().copy();
   if (!sc || X509_STORE_CTX_init(sc.get(), SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl)), cert,
-                                 SSL_get_peer_cert_chain(ssl)) != 1) {
+                                 untrusted.get()) != 1) {
     detail_ = "cannot verify the certificate again";
     return failure_ = tls_failure::bad_certificate;
   }
@@ -377,6 +409,13 @@ tls_failure tls_session::reverify_peer() {
   ERR_clear_error();
   detail_ = X509_verify_cert_error_string(v);
   return failure_ = failure_of_verify_error(v);
+}
+
+void tls_session::remember_peer_intermediates() const {
+  // On a server the chain may or may not hold the leaf: only CA certificates are kept.
+  STACK_OF(X509)* chain = SSL_get_peer_cert_chain(impl_->ssl.get());
+  for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i)
+    if (X509* c = sk_X509_value(chain, i); X509_check_ca(c) > 0) intermediates().add(c);
 }
 
 bytes tls_session::take_output() {

@@ -81,6 +81,11 @@ class tls_session {
   // their modes (a resumed session's certificate was verified when the session was made).
   // tls_failure::none when it still holds; else the failure, with failure_detail() set.
   tls_failure reverify_peer();
+  // After a full handshake whose client certificate was verified: keeps the intermediate CA
+  // certificates the client sent, so that a resumed session (whose ticket holds only the
+  // leaf) can be verified again. Process-wide, bounded; only chain-building material, the
+  // trust still comes from the configured CAs.
+  void remember_peer_intermediates() const;
 
   // After a failure:
   tls_failure failure() const noexcept { return failure_; }

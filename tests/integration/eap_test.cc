@@ -370,10 +370,16 @@ TEST_CASE("EAP-TLS revocation: CRLs per CA in require, best_effort and off modes
 TEST_CASE("EAP fast reconnect: eapol_test's second authentication resumes, EAP-TLS and PEAP-TLS, and is decided by policy") {
   eap_server s;
   for (const bool peap : {false, true}) {
-    for (const char* tls : {"1.2", "1.3"}) {
+    for (const char* tls : {"1.2", "1.3", "1.2 carol"}) {
       CAPTURE(peap);
       CAPTURE(tls);
-      auto o = peap ? s.peap_user("alice.pem", "alice.key") : s.user("alice.pem", "alice.key");
+      // carol's certificate comes from the intermediate CA, which only her chain carries: the
+      // resumed session (whose ticket holds only the leaf) must still verify
+      const bool carol = std::string(tls) == "1.2 carol";
+      const auto cert = carol ? "carol-chain.pem" : "alice.pem";
+      const auto key = carol ? "carol.key" : "alice.key";
+      auto o = peap ? s.peap_user(cert, key) : s.user(cert, key);
+      if (carol) tls = "1.2";
       o.tls = tls;
       o.session_resumption = true;
       o.reauth = 1;
@@ -388,7 +394,8 @@ TEST_CASE("EAP fast reconnect: eapol_test's second authentication resumes, EAP-T
       CHECK_FALSE(d[before].contains("resumed"));
       CHECK(d[before + 1].value("resumed", false));
       CHECK(d[before + 1].value("np", "") == "VPN Users");
-      CHECK(d[before + 1].value("cert_identity", "") == "alice@corp.example.com");
+      CHECK(d[before + 1].value("cert_identity", "") ==
+            (carol ? "carol@corp.example.com" : "alice@corp.example.com"));
     }
   }
 }
