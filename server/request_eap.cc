@@ -29,6 +29,7 @@ struct eap_session final : eap::conversation {
   radius::packet request;  // the first request after the CRP's manipulation
   std::string mapped_user;
   std::string station;
+  std::string client;  // the RADIUS client it started with: only that client may continue it
 };
 
 std::string station_of(const radius::packet& p) {
@@ -94,6 +95,9 @@ void request_handler::start_eap(std::shared_ptr<exchange> x, eap::packet p) {
     if (!s)
       return finish(*x, code::access_reject, reason::malformed_request,
                     "unknown or expired EAP conversation (State)");
+    if (s->client != x->client->name)
+      return finish(*x, code::access_reject, reason::malformed_request,
+                    "an EAP conversation continued by another RADIUS client");
     x->arrival_rt = std::exchange(x->rt, s->rt);  // finish on the configuration it started on
     x->crp = s->crp;
     x->mapped_user = s->mapped_user;
@@ -131,6 +135,7 @@ void request_handler::start_eap(std::shared_ptr<exchange> x, eap::packet p) {
     s->request = std::move(crp.request);
     if (const auto* un = s->request.find(radius::attr::user_name)) s->mapped_user = un->as_string();
     s->station = station_of(x->req);
+    s->client = x->client->name;
     x->mapped_user = s->mapped_user;
     // As NPS does: the network policy that the identity matches says which EAP methods to
     // offer, first. Only an order: the policy decides again once the method has run.

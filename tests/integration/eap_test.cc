@@ -65,7 +65,9 @@ struct eap_server {
           {"listen", {{{"type", "auth"}, {"address", "127.0.0.1"}, {"port", 0}}}},
           {"control_socket", (dir.path / "control.sock").string()}}},
         {"log", {{"format", "json"}, {"level", "info"}}},
-        {"clients", {{{"name", "rras1"}, {"address", "127.0.0.1"}, {"secret", secret}}}},
+        {"clients",
+         {{{"name", "rras1"}, {"address", "127.0.0.1"}, {"secret", secret}},
+          {{"name", "rras2"}, {"address", "127.0.0.2"}, {"secret", secret}}}},
         {"directory", {{"backend", "local"}, {"users_file", "users.json"}}},
         {"eap", eap},
         {"network_policies", !network_policies.is_null() ? network_policies :
@@ -263,6 +265,41 @@ long rss_kib(long pid) {
 }
 
 }  // namespace
+
+TEST_CASE("EAP: a conversation started by one RADIUS client cannot be continued by another") {
+  eap_server s;
+  const auto request = [&](const radius::bytes& eap, const radius::bytes& state) {
+    radius::packet p;
+    p.identifier = 7;
+    radius::random_bytes(p.authenticator);
+    p.add(radius::attr::user_name, std::string_view("someone"));
+    p.attributes.push_back({radius::attr::message_authenticator, radius::bytes(16, 0)});
+    p.add(radius::attr::eap_message, radius::byte_view(eap));
+    if (!state.empty()) p.add(radius::attr::state, radius::byte_view(state));
+    auto wire = *radius::encode(p);
+    radius::sign_request(wire, secret);
+    return wire;
+  };
+  udp_client rras1("127.0.0.1"), rras2("127.0.0.2");
+  rras1.send(s.npsd->auth_port, request({2, 1, 0, 12, 1, 's', 'o', 'm', 'e', 'o', 'n', 'e'}, {}));
+  const auto challenge = rras1.receive(std::chrono::milliseconds(2000));
+  REQUIRE(challenge);
+  const auto c = *radius::decode(*challenge);
+  REQUIRE(c.code == radius::code::access_challenge);
+  const auto* state = c.find(radius::attr::state);
+  REQUIRE(state != nullptr);
+  const auto eap = c.concat(radius::attr::eap_message);
+  // The answer to the EAP-TLS Start, from the other client with the first one's State.
+  rras2.send(s.npsd->auth_port, request({2, eap[1], 0, 6, 13, 0}, state->value));
+  const auto reply = rras2.receive(std::chrono::milliseconds(2000));
+  REQUIRE(reply);
+  CHECK(radius::decode(*reply)->code == radius::code::access_reject);
+  s.wait_for_decisions(1);
+  const auto d = s.last_decision();
+  CHECK(d.value("client", "") == "rras2");
+  CHECK(d.value("reason", -1) == 3);
+  CHECK(d.value("reason_text", "").find("another RADIUS client") != std::string::npos);
+}
 
 TEST_CASE("EAP: thousands of abandoned conversations stay within the bounds, and their memory returns") {
   eap_server s({{"max_conversations", 1000}, {"max_conversations_per_station", 5},
