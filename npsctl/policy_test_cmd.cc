@@ -37,6 +37,9 @@ struct test_options {
   bool machine = false;
   std::string dial_in;
   std::string time;
+  // the client certificate of an EAP-TLS / PEAP-TLS request, for certificate constraints
+  std::string cert_issuer;
+  std::vector<std::string> cert_ekus;
   // shorthands for the attributes NPS conditions use most
   std::string nas_port_type, service_type, framed_protocol, tunnel_type, called_station_id,
       calling_station_id, nas_identifier, nas_ip_address, nas_ipv6_address;
@@ -146,6 +149,15 @@ int run(const test_options& o) {
   facts.client_address = source;
   facts.method = *method;
   facts.eap_type = policy::eap_type_of(*method);
+  const bool with_certificate =
+      *method == policy::auth_method::eap_tls || *method == policy::auth_method::peap_tls;
+  // The client certificate: Client Authentication unless told otherwise.
+  const std::vector<std::string> cert_ekus =
+      o.cert_ekus.empty() ? std::vector<std::string>{"1.3.6.1.5.5.7.3.2"} : o.cert_ekus;
+  if (with_certificate) {
+    facts.certificate_ekus = &cert_ekus;
+    facts.certificate_issuer = &o.cert_issuer;
+  }
   facts.now = parse_time(o.time);
 
   outcome out;
@@ -290,6 +302,12 @@ void add_policy_test_command(CLI::App& policy) {
   t->add_option("--dial-in", o->dial_in, "override the account's dial-in permission")
       ->check(CLI::IsMember({"allow", "deny", "policy"}));
   t->add_option("--time", o->time, "evaluate at this UTC time, YYYY-MM-DDTHH:MM (default now)");
+  t->add_option("--cert-issuer", o->cert_issuer,
+                "EAP-TLS / PEAP-TLS: the client certificate's issuer DN (certificate constraints)");
+  t->add_option("--cert-eku", o->cert_ekus,
+                "EAP-TLS / PEAP-TLS: an EKU OID of the client certificate; repeatable (default: "
+                "Client Authentication only)")
+      ->allow_extra_args(false);
   t->callback([o, groups] {
     o->groups_given = groups->count() > 0;
     const int rc = run(*o);

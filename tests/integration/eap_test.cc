@@ -534,6 +534,19 @@ TEST_CASE("certificate constraints on a policy: required EKU (283) and issuing C
   CHECK(r.rejects == 1);
   d = s.last_decision();
   CHECK(d.value("reason", -1) == 283);
+
+  // npsctl policy test predicts the same, given the certificate's issuer and EKUs
+  const auto dry = [&](const std::string& args) {
+    return ::npsd::test::run(std::string(NPSCTL_BINARY) + " policy test --config " +
+                             (s.dir.path / "npsd.json").string() +
+                             " --client rras1 --user alice --auth-method EAP-TLS " + args);
+  };
+  auto t = dry("--nas-port-type Virtual --cert-issuer 'CN=npsd Test Root CA,O=npsd test'");
+  CHECK_MESSAGE(t.output.find("Decision: Access-Reject, reason 265") != std::string::npos, t.output);
+  t = dry("--nas-port-type Virtual --cert-issuer 'CN=npsd Test Issuing CA,O=npsd test'");
+  CHECK_MESSAGE(t.output.find("Decision: Access-Accept") != std::string::npos, t.output);
+  t = dry("--nas-port-type Ethernet --cert-issuer 'CN=npsd Test Root CA,O=npsd test'");
+  CHECK_MESSAGE(t.output.find("Decision: Access-Reject, reason 283") != std::string::npos, t.output);
 }
 
 TEST_CASE("EAP: the method offered first is the one the identity's network policy allows") {
