@@ -162,15 +162,19 @@ step conversation::on_tls(const packet& p) {
       return fail(failure_kind::unexpected_packet, "application data after EAP-TLS", p.identifier);
     case tls_outcome::kind::done: break;
   }
+  return succeed(o, o, p.identifier);
+}
+
+step conversation::succeed(tls_outcome& keys, tls_outcome& who, std::uint8_t id) {
   step s;
   s.what = step::kind::success;
-  s.msk = std::move(o.msk);
-  s.tls_version = std::move(o.tls_version);
-  s.cipher = std::move(o.cipher);
-  s.resumed = o.resumed;
-  s.certificate = std::move(o.certificate);
-  s.identity = std::move(o.identity);
-  s.eap = encode(packet{code::success, p.identifier, 0, {}});
+  s.msk = std::move(keys.msk);
+  s.tls_version = std::move(keys.tls_version);
+  s.cipher = std::move(keys.cipher);
+  s.resumed = keys.resumed;
+  s.certificate = std::move(who.certificate);
+  s.identity = std::move(who.identity);
+  s.eap = encode(packet{code::success, id, 0, {}});
   return s;
 }
 
@@ -237,17 +241,10 @@ step conversation::on_tunnel_data(const bytes& plain, std::uint8_t id) {
       if (result_status(tlv->data) != result_success)
         return fail(failure_kind::unexpected_packet, "the peer did not confirm success (Result TLV)",
                     id);
-      step s;
-      s.what = step::kind::success;
-      s.msk = std::move(tunnel_.msk);
-      s.tls_version = std::move(tunnel_.tls_version);
-      s.cipher = std::move(tunnel_.cipher);
-      s.resumed = tunnel_.resumed;
-      s.certificate = std::move(inner_done_.certificate);
-      s.identity = std::move(inner_done_.identity);
+      // The keys are the outer tunnel's, the identity the inner method's.
+      step s = succeed(tunnel_, inner_done_, id);
       s.inner_type = inner_type_;
       if (inner_type_ == type::mschapv2) s.user = ms_user_;
-      s.eap = encode(packet{code::success, id, 0, {}});
       return s;
     }
     case inner_phase::none: break;

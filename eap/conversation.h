@@ -71,6 +71,8 @@ class conversation {
   step request(bytes payload);
   step fail(failure_kind k, std::string detail, std::uint8_t id);
   step fail(const tls_outcome& o, std::uint8_t id);
+  // Success: the MSK and TLS facts from `keys`, the certificate and identity from `who`.
+  step succeed(tls_outcome& keys, tls_outcome& who, std::uint8_t id);
   step start_method(std::uint8_t t);
   step on_nak(const packet& p);
   step on_tls(const packet& p);
