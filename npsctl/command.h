@@ -40,6 +40,8 @@ void add_reload_command(CLI::App& app);    // reload_cmd.cc: npsctl reload
 void add_status_command(CLI::App& app);    // reload_cmd.cc: npsctl status
 void add_backup_commands(CLI::App& app);   // backup_cmd.cc: npsctl export, npsctl import
 void add_directory_commands(CLI::App& app);  // directory_cmd.cc: npsctl directory test
+// accounting_cmd.cc: npsctl accounting export|report|sessions|prune
+void add_accounting_commands(CLI::App& app);
 
 // policy_test_cmd.cc: npsctl policy test (the dry run through the policy engine), registered
 // by add_policy_commands under `policy_cmd`.

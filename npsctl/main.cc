@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   n::add_status_command(app);
   n::add_backup_commands(app);
   n::add_directory_commands(app);
+  n::add_accounting_commands(app);
   n::add_user_commands(app);
   n::add_group_commands(app);
   try {

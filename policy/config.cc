@@ -116,6 +116,29 @@ log_config read_log(const json_reader& r, const std::filesystem::path& base) {
   return l;
 }
 
+accounting::store_config read_accounting(const json_reader& r, const std::filesystem::path& base) {
+  r.expect_object({"database", "synchronous", "queue_max_records", "batch_max_records",
+                   "batch_max_delay_ms", "busy_timeout_ms", "log_authentication",
+                   "discard_requests_when_logging_fails"});
+  accounting::store_config a;
+  a.enabled = true;
+  a.database = resolve(base, r.at("database").non_empty_string());
+  if (r.has("synchronous"))
+    a.synchronous = r.at("synchronous").one_of({"full", "normal"}) == "normal"
+                        ? accounting::sync_mode::normal
+                        : accounting::sync_mode::full;
+  a.queue_max_records =
+      static_cast<std::size_t>(r.integer_or("queue_max_records", 65536, 16, 10'000'000));
+  a.batch_max_records =
+      static_cast<std::size_t>(r.integer_or("batch_max_records", 1024, 1, 100'000));
+  a.batch_max_delay = std::chrono::milliseconds(r.integer_or("batch_max_delay_ms", 0, 0, 1000));
+  a.busy_timeout = std::chrono::milliseconds(r.integer_or("busy_timeout_ms", 100, 0, 60000));
+  a.log_authentication = r.boolean_or("log_authentication", true);
+  a.discard_requests_when_logging_fails =
+      r.boolean_or("discard_requests_when_logging_fails", false);
+  return a;
+}
+
 directory_config read_directory(const json_reader& r, const std::filesystem::path& base) {
   r.expect_object({"backend", "users_file", "ldap", "password_cache"});
   directory_config d;
@@ -265,7 +288,8 @@ eap::eap_config read_eap(const json_reader& r, const std::filesystem::path& base
 config read_config(const json_reader& r, const std::filesystem::path& base,
                    const std::filesystem::path& default_dictionary) {
   r.expect_object({"schema_version", "server", "log", "dictionary", "clients", "directory",
-                   "eap", "time_zone", "connection_request_policies", "network_policies"});
+                   "eap", "accounting", "time_zone", "connection_request_policies",
+                   "network_policies"});
   config c;
   const auto v = r.at("schema_version");
   c.schema_version = static_cast<int>(v.integer(1, 1'000'000));
@@ -291,6 +315,7 @@ config read_config(const json_reader& r, const std::filesystem::path& base,
   });
   c.directory = read_directory(r.at("directory"), base);
   if (const auto e = r.get("eap")) c.eap = read_eap(*e, base);
+  if (const auto a = r.get("accounting")) c.accounting = read_accounting(*a, base);
   auto dict = radius::dictionary::load_directory(c.dictionary);
   if (!dict) {
     const auto where = r.has("dictionary") ? r.at("dictionary") : r;

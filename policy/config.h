@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "accounting/store_config.h"
 #include "eap/eap_config.h"
 #include "ldap/directory_config.h"
 #include "policy/ip.h"
@@ -69,6 +70,9 @@ struct config {
   std::vector<client_config> clients;
   directory_config directory;
   eap::eap_config eap;  // enabled when the file has an "eap" section
+  // Accounting and authentication events in SQLite; enabled when the file has an
+  // "accounting" section. Without it, Accounting-Requests are not acknowledged.
+  accounting::store_config accounting;
   policies pol;  // connection request policies and network policies
 };
 

@@ -20,7 +20,9 @@ struct counters {
   std::atomic<std::uint64_t> access_challenges{0};
   std::atomic<std::uint64_t> discarded{0};            // decided to send nothing (directory down)
   std::atomic<std::uint64_t> status_server{0};
-  std::atomic<std::uint64_t> accounting_not_stored{0};
+  std::atomic<std::uint64_t> accounting_responses{0};   // sent after the record committed
+  std::atomic<std::uint64_t> accounting_not_stored{0};  // no store, queue full or store failing
+  std::atomic<std::uint64_t> discarded_logging_failed{0};  // NPS option: logging failing
   std::atomic<std::uint64_t> send_errors{0};
 };
 

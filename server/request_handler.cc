@@ -22,6 +22,12 @@ std::string source_text(const datagram& d) {
                       : fmt::format("{}:{}", d.address.to_string(), d.port);
 }
 
+std::int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 std::string_view kind_name(policy::listener_kind k) {
   return k == policy::listener_kind::auth ? "auth" : "acct";
 }
@@ -143,15 +149,33 @@ void request_handler::handle(std::shared_ptr<const runtime> rt, datagram d, repl
     return;
   }
 
-  if (x->req.code == code::accounting_request) {
-    // No accounting store in this build: RFC 2866 forbids acknowledging what is not recorded.
-    counters_.accounting_not_stored.fetch_add(1, std::memory_order_relaxed);
-    drop_limited("accounting not acknowledged: no accounting store is configured", x->d,
-                 {{"client", std::string_view(client->name)}});
-    return;
-  }
+  if (x->req.code == code::accounting_request) return start_accounting(std::move(x));
 
   start_access(std::move(x));
+}
+
+void request_handler::start_accounting(std::shared_ptr<exchange> x) {
+  if (store_ == nullptr) {
+    // RFC 2866 2: a server must not acknowledge what it has not recorded.
+    counters_.accounting_not_stored.fetch_add(1, std::memory_order_relaxed);
+    drop_limited("accounting not acknowledged: no accounting store is configured", x->d,
+                 {{"client", std::string_view(x->client->name)}});
+    return;
+  }
+  auto record = accounting::record_from_request(x->req, *x->rt->cfg->dict, x->client->name,
+                                                x->d.address.to_string(), unix_ms_now());
+  auto* raw = x.get();
+  const bool queued = store_->submit(std::move(record), [this, x](bool stored) {
+    // Not stored: no response, so the NAS retries (the exchange forgets its cache entry).
+    if (!stored) counters_.accounting_not_stored.fetch_add(1, std::memory_order_relaxed);
+    else finish(*x, code::accounting_response, reason::success);
+  });
+  if (!queued) {
+    counters_.accounting_not_stored.fetch_add(1, std::memory_order_relaxed);
+    drop_limited("accounting not acknowledged: the store's queue is full", raw->d,
+                 {{"client", std::string_view(raw->client->name)},
+                  {"limit", std::uint64_t{store_cfg_.queue_max_records}}});
+  }
 }
 
 policy::request_facts request_handler::facts_of(const exchange& x, const radius::packet& p) {
@@ -255,11 +279,26 @@ void request_handler::authorize(std::shared_ptr<exchange> x) {
 
 void request_handler::finish(exchange& x, code c, reason why, std::string_view detail,
                              const policy::np_decision* granted) {
+  const bool decision = c == code::access_accept || c == code::access_reject;
+  if (decision && x.req.code != code::status_server && store_ != nullptr &&
+      store_cfg_.log_authentication && store_cfg_.discard_requests_when_logging_fails &&
+      !store_->healthy()) {
+    // NPS's "if logging fails, discard connection requests".
+    counters_.discarded_logging_failed.fetch_add(1, std::memory_order_relaxed);
+    discard(x, "the authentication log is failing (discard_requests_when_logging_fails)");
+    return;
+  }
+  std::string class_value;
   radius::packet reply;
   reply.code = c;
   reply.identifier = x.req.identifier;
   reply.authenticator = x.req.authenticator;
-  reply.attributes.push_back({radius::attr::message_authenticator, radius::bytes(16, 0)});
+  // Message-Authenticator in every Access-* reply (and Status-Server's). An Accounting-Response
+  // carries none: RFC 2866 authenticates it by its Response Authenticator, and peers disagree
+  // on how an Accounting-Response's Message-Authenticator is computed (FreeRADIUS zeroes the
+  // authenticator field, the RFC 5176 style uses the request's), so one would be dropped.
+  if (!(c == code::accounting_response && x.req.code == code::accounting_request))
+    reply.attributes.push_back({radius::attr::message_authenticator, radius::bytes(16, 0)});
   std::string settings_error;
   if (granted != nullptr) {
     for (const auto* a : granted->reply) {
@@ -272,7 +311,8 @@ void request_handler::finish(exchange& x, code c, reason why, std::string_view d
       reply.add_uint32(radius::attr::session_timeout, *granted->session_timeout);
     if (granted->idle_timeout)
       reply.add_uint32(radius::attr::idle_timeout, *granted->idle_timeout);
-    reply.add(radius::attr::class_, make_class_value());
+    class_value = make_class_value();
+    reply.add(radius::attr::class_, class_value);
     if (!x.msk.empty()) add_mppe_keys(reply, x.msk, x.client->secret, x.req.authenticator);
   }
   if (!settings_error.empty()) {  // never accept with half the configured settings
@@ -315,6 +355,10 @@ void request_handler::finish(exchange& x, code c, reason why, std::string_view d
                {"latency_us", latency_us}});
     return;
   }
+  if (c == code::accounting_response && x.req.code == code::accounting_request) {
+    counters_.accounting_responses.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   if (x.req.code == code::status_server) {
     log_event(spdlog::level::debug, "status-server answered",
               {{"client", std::string_view(x.client->name)},
@@ -325,6 +369,37 @@ void request_handler::finish(exchange& x, code c, reason why, std::string_view d
       .fetch_add(1, std::memory_order_relaxed);
   log_decision(x, c == code::access_accept ? "Access-Accept" : "Access-Reject", why,
                detail.empty() ? policy::reason_text(why) : detail, latency_us);
+  log_auth_event(x, c, why, class_value, latency_us);
+}
+
+void request_handler::log_auth_event(const exchange& x, code c, reason why,
+                                     std::string_view class_value, std::int64_t latency_us) {
+  if (store_ == nullptr || !store_cfg_.log_authentication) return;
+  accounting::auth_event e;
+  e.time = unix_ms_now();
+  e.client = x.client->name;
+  e.client_address = x.d.address.to_string();
+  accounting::fill_request_fields(e, x.req);
+  e.user_name = x.user;
+  e.identity = !x.authenticated_identity.empty() ? x.authenticated_identity
+               : !x.mapped_user.empty()          ? x.mapped_user
+                                                 : x.user;
+  e.packet_type = c == code::access_accept ? 2 : 3;
+  e.reason = static_cast<int>(policy::reason_number(why));
+  if (x.crp != nullptr) e.crp = x.crp->name;
+  if (x.np != nullptr) e.np = x.np->name;
+  if (x.method) e.auth_method = policy::auth_method_name(*x.method);
+  else if (x.req.find(radius::attr::user_password) != nullptr) e.auth_method = "pap";
+  else if (x.req.find(radius::attr::chap_password) != nullptr) e.auth_method = "chap";
+  if (x.eap_type) e.eap_type = *x.eap_type;
+  if (x.certificate) {
+    e.cert_subject = x.certificate->subject;
+    e.cert_issuer = x.certificate->issuer;
+    e.cert_serial = x.certificate->serial;
+  }
+  e.class_ = class_value;
+  e.latency_us = latency_us;
+  (void)store_->log(std::move(e));  // a full queue counts it as lost; never waits
 }
 
 void request_handler::log_decision(const exchange& x, std::string_view result, reason why,

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 
+#include "accounting/store.h"
 #include "eap/conversation_table.h"
 #include "eap/packet.h"
 #include "policy/config.h"
@@ -37,6 +38,13 @@ class request_handler {
 
   void handle(std::shared_ptr<const runtime> rt, datagram d, reply_sink send);
 
+  // The accounting store (null: Accounting-Requests are not acknowledged) and its settings.
+  // Set before the first request; the store outlives the handler's requests.
+  void set_store(accounting::store* s, const accounting::store_config& cfg) {
+    store_ = s;
+    store_cfg_ = cfg;
+  }
+
   // Requests accepted for processing and not yet finished.
   std::size_t in_flight() const noexcept { return in_flight_.load(); }
 
@@ -45,6 +53,9 @@ class request_handler {
   friend struct exchange;
 
   void start_access(std::shared_ptr<exchange> x);
+  void start_accounting(std::shared_ptr<exchange> x);
+  void log_auth_event(const exchange& x, radius::code c, policy::reason why,
+                      std::string_view class_value, std::int64_t latency_us);
   // EAP (request_eap.cc): a round of a conversation, and the decision once the method succeeded.
   void start_eap(std::shared_ptr<exchange> x, eap::packet p);
   void eap_step(std::shared_ptr<exchange> x, std::shared_ptr<eap::conversation> c, eap::step st);
@@ -64,6 +75,8 @@ class request_handler {
   log_limiter limiter_;
   std::atomic<std::size_t> in_flight_{0};
   eap::conversation_table conversations_;
+  accounting::store* store_ = nullptr;
+  accounting::store_config store_cfg_;
 
  public:
   std::size_t eap_conversations() const { return conversations_.size(); }

@@ -148,6 +148,35 @@ int server::run() {
   request_handler handler(counters_, sc.duplicate_ttl, sc.duplicate_max_entries,
                           sc.unknown_client_log_interval);
   handler_ = &handler;
+  // Destroyed before the handler: the store's queued completions refer to it.
+  std::unique_ptr<accounting::store> store;
+  if (const auto& ac = runtime_->cfg->accounting; ac.enabled) {
+    accounting::store_options so;
+    so.dispatch = [&io](std::function<void()> job) { asio::post(io, std::move(job)); };
+    so.log = [](accounting::store_log_level level, std::string_view msg, std::string_view error) {
+      const auto lvl = level == accounting::store_log_level::info   ? spdlog::level::info
+                       : level == accounting::store_log_level::warn ? spdlog::level::warn
+                                                                    : spdlog::level::err;
+      if (error.empty()) log_event(lvl, msg);
+      else log_event(lvl, msg, {{"error", error}});
+    };
+    auto st = accounting::open_sqlite_store(ac, std::move(so));
+    if (!st) {
+      log_event(spdlog::level::critical, "cannot open the accounting database",
+                {{"error", st.error()}});
+      return 2;
+    }
+    store = std::move(*st);
+    handler.set_store(store.get(), ac);
+    store_ = store.get();
+    log_event(spdlog::level::info, "accounting database open",
+              {{"database", ac.database.string()},
+               {"synchronous", ac.synchronous == accounting::sync_mode::full ? "full" : "normal"}});
+  }
+  struct store_reset {
+    std::atomic<accounting::store*>& s;
+    ~store_reset() { s = nullptr; }
+  } reset_store{store_};
   struct handler_reset {
     std::atomic<request_handler*>& h;
     ~handler_reset() { h = nullptr; }
@@ -329,6 +358,17 @@ expected<std::string, std::string> server::reload() {
                      now.listeners[i].port == before.listeners[i].port &&
                      now.listeners[i].kind == before.listeners[i].kind;
   std::string notes;
+  const auto& acct_now = (*rt)->cfg->accounting;
+  const auto& acct_before = old->cfg->accounting;
+  if (acct_now.enabled != acct_before.enabled || acct_now.database != acct_before.database ||
+      acct_now.synchronous != acct_before.synchronous ||
+      acct_now.queue_max_records != acct_before.queue_max_records ||
+      acct_now.batch_max_records != acct_before.batch_max_records ||
+      acct_now.batch_max_delay != acct_before.batch_max_delay ||
+      acct_now.log_authentication != acct_before.log_authentication ||
+      acct_now.discard_requests_when_logging_fails !=
+          acct_before.discard_requests_when_logging_fails)
+    notes += "; accounting changes take effect after a restart";
   if (!same_listeners || now.threads != before.threads ||
       now.compute_threads != before.compute_threads || now.control_socket != before.control_socket)
     notes += "; listener, thread and control socket changes take effect after a restart";
@@ -392,9 +432,30 @@ nlohmann::json server::control(const nlohmann::json& request) {
       eap["conversations_evicted"] = st.evicted;
     }
     eap["access_challenges"] = counters_.access_challenges.load();
+    nlohmann::json acct = {{"enabled", false}};
+    if (const auto* st = store_.load()) {
+      const auto s = st->stats();
+      acct = {{"enabled", true},
+              {"healthy", s.healthy},
+              {"records_stored", s.records_stored},
+              {"records_duplicate", s.records_duplicate},
+              {"records_failed", s.records_failed},
+              {"records_queue_full", s.records_queue_full},
+              {"events_stored", s.events_stored},
+              {"events_lost", s.events_lost},
+              {"commits", s.commits},
+              {"commit_failures", s.commit_failures},
+              {"largest_batch", s.largest_batch},
+              {"queue_depth", s.queue_depth}};
+      if (!s.last_error.empty()) acct["last_error"] = s.last_error;
+    }
+    acct["responses"] = counters_.accounting_responses.load();
+    acct["not_acknowledged"] = counters_.accounting_not_stored.load();
+    acct["discarded_logging_failed"] = counters_.discarded_logging_failed.load();
     return {{"ok", true},
             {"directory", std::move(directory)},
             {"eap", std::move(eap)},
+            {"accounting", std::move(acct)},
             {"pid", ::getpid()},
             {"generation", generation_},
             {"config", opts_.config_file.string()},

@@ -14,7 +14,7 @@
 
 #include "radius/expected.h"
 #include "server/counters.h"
-#include "server/request_handler.h"
+#include "accounting/store.h"
 #include "server/request_handler.h"
 #include "server/runtime.h"
 
@@ -50,6 +50,7 @@ class server {
   server_options opts_;
   boost::asio::thread_pool* compute_ = nullptr;  // owned by run()
   std::atomic<request_handler*> handler_{nullptr};  // owned by run()
+  std::atomic<accounting::store*> store_{nullptr};  // owned by run()
   std::string ready_json_;
   std::shared_ptr<const runtime> runtime_;
   mutable std::mutex runtime_mu_;

@@ -15,6 +15,8 @@ TEST_CASE("the demo: alice accepted with Message-Authenticator first, bob reject
   auto cfg = nlohmann::json::parse(read_file(fs::path(NPSD_SOURCE_DIR) / "examples/demo/npsd.json"));
   for (auto& l : cfg["server"]["listen"]) l["port"] = 0;
   cfg["server"]["control_socket"] = "npsd.sock";
+  REQUIRE(cfg.contains("accounting"));  // the demo stores accounting
+  cfg["accounting"]["database"] = "accounting.db";
   fs::copy_file(fs::path(NPSD_SOURCE_DIR) / "examples/demo/users.json", dir.path / "users.json");
   // The demo's PKI, made as scripts/demo makes it, in the test's own directory.
   const auto pki = dir.path / "pki";
@@ -47,6 +49,12 @@ TEST_CASE("the demo: alice accepted with Message-Authenticator first, bob reject
   CHECK_MESSAGE(r.output.find("Received") == std::string::npos, r.output);
   r = radclient("Message-Authenticator = 0x00\\n", "testing123", "status");
   CHECK_MESSAGE(r.output.find("Received Access-Accept") != std::string::npos, r.output);
+  // Accounting, as the README shows it: stored, then acknowledged.
+  r = run("printf 'User-Name = alice\\nAcct-Status-Type = Start\\nAcct-Session-Id = demo-1\\n' | "
+          "radclient -x -t 2 -r 1 127.0.0.1:" + std::to_string(npsd.acct_port) + " acct testing123");
+  CHECK_MESSAGE(r.output.find("Received Accounting-Response") != std::string::npos, r.output);
+  r = run(std::string(NPSCTL_BINARY) + " accounting sessions --config " + shell_quote((dir.path / "npsd.json").string()));
+  CHECK_MESSAGE(r.output.find("demo-1") != std::string::npos, r.output);
 
   // byte level: Message-Authenticator is the first attribute and valid
   udp_client c;

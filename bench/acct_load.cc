@@ -1,0 +1,743 @@
+// acct_load: a RADIUS accounting load generator, and the two hardware limits it is read against.
+//
+//   acct_load --port N [--host 127.0.0.1|::1] [--secret S] [--window 256] [--seconds 10 |
+//             --count N] [--timeout 1] [--retries 2] [--interims 2] [--dictionary DIR] [--json]
+//   acct_load --echo [--host H] [--port 0] [--secret S] [--max-seconds 120]
+//   acct_load --fsync-test DIR [--fsync-seconds 1] [--json]
+//
+// Load: keeps --window Accounting-Requests (RFC 2866) outstanding. Each window lane plays one
+// session after another, the way a NAS does: Start, --interims Interim-Updates, Stop, each sent
+// only once the one before it is acknowledged, so a server sees every session in order. Every
+// session has its own Acct-Session-Id (a per-run prefix and a counter). Requests carry
+// User-Name, NAS-IP-Address, NAS-Port, NAS-Port-Type, Service-Type, Framed-Protocol,
+// Framed-IP-Address, Calling-Station-Id, Called-Station-Id, Class, Event-Timestamp,
+// Acct-Delay-Time, the session time, octet and packet counters, Acct-Terminate-Cause on Stop,
+// and a Message-Authenticator (RFC 3579), all signed by radius::sign_request; attribute
+// numbers and values the core does not name come from the dictionary (npsd's by default). An
+// Accounting-Response counts as acknowledged only if its Response Authenticator (and
+// Message-Authenticator, when present) verifies against the request it answers.
+// Identifiers: at most --per-socket requests are outstanding on one UDP socket and each socket's
+// 256 identifiers are reused in FIFO order, so an identifier rests 256 - per-socket exchanges
+// before it names another request; windows above --per-socket use several sockets. A request
+// unanswered after --timeout is sent again, byte for byte (same identifier and authenticator),
+// at most --retries times, then given up (a "timeout") and the lane moves on. New requests stop
+// after --seconds (or --count); what is outstanding then is waited for, within the retry budget.
+// acked_per_second = acknowledged during the load / its duration: with --seconds, the
+// acknowledgements that came before new requests stopped, over --seconds (the drain that
+// follows, and any retransmission it waits for, does not dilute the rate of a saturated
+// server); with --count, all of them over first send .. last acknowledgement. Latency runs from a
+// request's first transmission to its acknowledgement.
+//
+// Echo: a trivial responder that answers each Accounting-Request with a signed, empty
+// Accounting-Response and does nothing else: load against it is the loopback round-trip limit
+// of this tool on this machine. Prints {"echo_port": N} once listening; stops on SIGINT/SIGTERM
+// or after --max-seconds.
+//
+// fsync test: writes 4 KiB and fsync()s, in a loop, to a temporary file in DIR for
+// --fsync-seconds: the commits per second a disk allows a store that syncs every commit.
+//
+// Only loopback targets (127.0.0.1, ::1). Exit 0; 1 when nothing was acknowledged (load) or the
+// test file could not be written (fsync); 2 for a bad option.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "radius/crypto.h"
+#include "radius/dictionary.h"
+#include "radius/packet.h"
+
+namespace {
+
+namespace radius = npsd::radius;
+using clock_type = std::chrono::steady_clock;
+constexpr std::size_t batch = 64;  // datagrams per recvmmsg/sendmmsg
+
+double seconds_between(clock_type::time_point a, clock_type::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+clock_type::duration to_duration(double seconds) {
+  return std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(seconds));
+}
+
+// ---- sockets ---------------------------------------------------------------------------------
+
+class fd_owner {
+ public:
+  explicit fd_owner(int fd = -1) noexcept : fd_(fd) {}
+  fd_owner(fd_owner&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  fd_owner& operator=(fd_owner&& o) noexcept {
+    std::swap(fd_, o.fd_);
+    return *this;
+  }
+  ~fd_owner() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const noexcept { return fd_; }
+
+ private:
+  int fd_;
+};
+
+struct endpoint {
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  int family() const noexcept { return addr.ss_family; }
+};
+
+// 127.0.0.1 or ::1 only: this tool floods what it is pointed at.
+std::optional<endpoint> loopback_endpoint(const std::string& host, std::uint16_t port) {
+  endpoint e;
+  if (host == "127.0.0.1") {
+    auto* a = reinterpret_cast<sockaddr_in*>(&e.addr);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(port);
+    ::inet_pton(AF_INET, "127.0.0.1", &a->sin_addr);
+    e.len = sizeof(sockaddr_in);
+  } else if (host == "::1") {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&e.addr);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(port);
+    a->sin6_addr = in6addr_loopback;
+    e.len = sizeof(sockaddr_in6);
+  } else {
+    return std::nullopt;
+  }
+  return e;
+}
+
+std::uint16_t port_of(const endpoint& e) {
+  return ntohs(e.family() == AF_INET ? reinterpret_cast<const sockaddr_in*>(&e.addr)->sin_port
+                                     : reinterpret_cast<const sockaddr_in6*>(&e.addr)->sin6_port);
+}
+
+fd_owner udp_socket(int family) {
+  fd_owner fd(::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (fd.get() < 0) throw std::runtime_error(fmt::format("socket: {}", std::strerror(errno)));
+  const int size = 4 << 20;  // capped by net.core.[rw]mem_max; large bursts of a window fit
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  return fd;
+}
+
+// Receive buffers for one recvmmsg call.
+struct receive_batch {
+  std::array<std::array<std::uint8_t, radius::max_packet_size>, batch> data{};
+  std::array<iovec, batch> iov{};
+  std::array<mmsghdr, batch> msg{};
+  std::array<sockaddr_storage, batch> from{};
+
+  // Returns how many datagrams arrived (0 when none or on an error).
+  std::size_t receive(int fd) {
+    for (std::size_t i = 0; i < batch; ++i) {
+      iov[i] = {data[i].data(), data[i].size()};
+      msg[i] = {};
+      msg[i].msg_hdr.msg_iov = &iov[i];
+      msg[i].msg_hdr.msg_iovlen = 1;
+      msg[i].msg_hdr.msg_name = &from[i];
+      msg[i].msg_hdr.msg_namelen = sizeof from[i];
+    }
+    const int n = ::recvmmsg(fd, msg.data(), batch, MSG_DONTWAIT, nullptr);
+    return n > 0 ? static_cast<std::size_t>(n) : 0;
+  }
+  radius::byte_view datagram(std::size_t i) const { return {data[i].data(), msg[i].msg_len}; }
+};
+
+// Sends `views` (to `to[i]` when given, else on a connected socket); returns how many went.
+std::size_t send_batch(int fd, const std::vector<radius::byte_view>& views,
+                       const std::vector<sockaddr_storage>* to = nullptr,
+                       const std::vector<socklen_t>* to_len = nullptr) {
+  std::size_t done = 0;
+  std::array<iovec, batch> iov{};
+  std::array<mmsghdr, batch> msg{};
+  while (done < views.size()) {
+    const std::size_t n = std::min(batch, views.size() - done);
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto v = views[done + i];
+      iov[i] = {const_cast<std::uint8_t*>(v.data()), v.size()};
+      msg[i] = {};
+      msg[i].msg_hdr.msg_iov = &iov[i];
+      msg[i].msg_hdr.msg_iovlen = 1;
+      if (to != nullptr) {
+        msg[i].msg_hdr.msg_name = const_cast<sockaddr_storage*>(&(*to)[done + i]);
+        msg[i].msg_hdr.msg_namelen = (*to_len)[done + i];
+      }
+    }
+    const int sent = ::sendmmsg(fd, msg.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
+    if (sent <= 0) break;  // EAGAIN (buffer full) or an error: the caller tries again later
+    done += static_cast<std::size_t>(sent);
+  }
+  return done;
+}
+
+// ---- the requests ----------------------------------------------------------------------------
+
+struct load_options {
+  endpoint target;
+  std::string secret = "testing123";
+  std::size_t window = 256;
+  std::size_t per_socket = 128;
+  double seconds = 10;
+  std::uint64_t count = 0;  // new requests; 0: run for `seconds`
+  double max_seconds = 600;
+  double timeout = 1.0;
+  unsigned retries = 2;
+  unsigned interims = 2;
+};
+
+// One window lane: a NAS port playing sessions back to back.
+struct lane {
+  std::size_t socket = 0;
+  std::uint32_t port = 0;       // NAS-Port
+  std::uint64_t session = 0;    // the session being played
+  unsigned step = 0;            // 0: Start, 1..interims: Interim-Update, interims+1: Stop
+  bool busy = false;            // a request is outstanding
+  bool pending_send = false;    // waiting in its socket's send list
+  std::uint8_t id = 0;
+  unsigned transmissions = 0;
+  std::uint64_t send_seq = 0;   // tells a live retransmission deadline from a stale one
+  clock_type::time_point first_sent;
+  radius::bytes wire;
+  radius::authenticator_t authenticator{};
+};
+
+// A standard attribute's number, or one of its VALUEs, from the dictionary.
+std::uint8_t number_of(const radius::dictionary& d, std::string_view name) {
+  const auto* a = d.find(name);
+  if (a == nullptr || a->vendor != 0 || a->parent != nullptr)
+    throw std::runtime_error(fmt::format("the dictionary has no standard attribute {}", name));
+  return static_cast<std::uint8_t>(a->number);
+}
+std::uint32_t value_of(const radius::dictionary& d, std::string_view name, std::string_view value) {
+  const auto v = d.find(name) != nullptr ? d.find(name)->value_of(value) : std::nullopt;
+  if (!v) throw std::runtime_error(fmt::format("the dictionary has no {} {}", name, value));
+  return *v;
+}
+
+class request_maker {
+ public:
+  request_maker(const load_options& o, const radius::dictionary& d, std::uint32_t run_prefix)
+      : secret_(o.secret), interims_(o.interims), run_prefix_(run_prefix),
+        status_start_(value_of(d, "Acct-Status-Type", "Start")),
+        status_stop_(value_of(d, "Acct-Status-Type", "Stop")),
+        status_interim_(value_of(d, "Acct-Status-Type", "Interim-Update")),
+        port_virtual_(value_of(d, "NAS-Port-Type", "Virtual")),
+        framed_user_(value_of(d, "Service-Type", "Framed-User")),
+        ppp_(value_of(d, "Framed-Protocol", "PPP")),
+        user_request_(value_of(d, "Acct-Terminate-Cause", "User-Request")),
+        session_time_(number_of(d, "Acct-Session-Time")),
+        input_octets_(number_of(d, "Acct-Input-Octets")),
+        output_octets_(number_of(d, "Acct-Output-Octets")),
+        input_packets_(number_of(d, "Acct-Input-Packets")),
+        output_packets_(number_of(d, "Acct-Output-Packets")),
+        terminate_cause_(number_of(d, "Acct-Terminate-Cause")) {}
+
+  radius::bytes make(const lane& l, std::uint8_t id) const {
+    const std::uint64_t s = l.session;
+    const bool start = l.step == 0, stop = l.step == interims_ + 1;
+    const std::uint32_t seconds = l.step * 300;  // an interim interval of five minutes
+    radius::packet p;
+    p.code = radius::code::accounting_request;
+    p.identifier = id;
+    p.add_uint32(radius::attr::acct_status_type,
+                 start ? status_start_ : stop ? status_stop_ : status_interim_);
+    p.add(radius::attr::acct_session_id, fmt::format("{:08X}{:08X}", run_prefix_, s));
+    p.add(radius::attr::user_name, fmt::format("user{}@example.com", s % 5000));
+    const std::array<std::uint8_t, 4> nas{127, 0, 0, 1};
+    p.add(radius::attr::nas_ip_address, nas);
+    p.add_uint32(radius::attr::nas_port, l.port);
+    p.add_uint32(radius::attr::nas_port_type, port_virtual_);  // a VPN
+    p.add_uint32(radius::attr::service_type, framed_user_);
+    p.add_uint32(radius::attr::framed_protocol, ppp_);
+    const std::uint64_t host = s % 0xFFFFFE + 1;  // 10.0.0.1 .. 10.255.255.254
+    const std::array<std::uint8_t, 4> framed{10, static_cast<std::uint8_t>(host >> 16),
+                                             static_cast<std::uint8_t>(host >> 8),
+                                             static_cast<std::uint8_t>(host)};
+    p.add(radius::attr::framed_ip_address, framed);
+    p.add(radius::attr::calling_station_id, fmt::format("203.0.113.{}", s % 254 + 1));
+    p.add(radius::attr::called_station_id, std::string_view("vpn.example.com"));
+    p.add(radius::attr::class_, fmt::format("npsd-bench:{:08X}{:08X}", run_prefix_, s));
+    p.add_uint32(radius::attr::acct_delay_time, 0);
+    p.add_uint32(radius::attr::event_timestamp, static_cast<std::uint32_t>(std::time(nullptr)));
+    if (!start) {
+      p.add_uint32(session_time_, seconds);
+      p.add_uint32(input_octets_, seconds * 1200 + static_cast<std::uint32_t>(s % 997));
+      p.add_uint32(output_octets_, seconds * 9000 + static_cast<std::uint32_t>(s % 991));
+      p.add_uint32(input_packets_, seconds * 3);
+      p.add_uint32(output_packets_, seconds * 7);
+    }
+    if (stop) p.add_uint32(terminate_cause_, user_request_);
+    const std::array<std::uint8_t, 16> zeros{};
+    p.add(radius::attr::message_authenticator, zeros);  // filled by sign_request
+    auto wire = radius::encode(p);
+    if (!wire) throw std::logic_error("acct_load: an Accounting-Request did not encode");
+    radius::sign_request(*wire, secret_);
+    return std::move(*wire);
+  }
+
+  unsigned last_step() const noexcept { return interims_ + 1; }
+
+ private:
+  std::string secret_;
+  unsigned interims_;
+  std::uint32_t run_prefix_;
+  std::uint32_t status_start_, status_stop_, status_interim_, port_virtual_, framed_user_, ppp_,
+      user_request_;
+  std::uint8_t session_time_, input_octets_, output_octets_, input_packets_, output_packets_,
+      terminate_cause_;
+};
+
+// ---- the load --------------------------------------------------------------------------------
+
+struct load_result {
+  std::uint64_t sent = 0, retransmits = 0, acked = 0, timeouts = 0, bad = 0, unmatched = 0;
+  std::uint64_t sessions = 0;  // Stops acknowledged
+  std::uint64_t acked_in_load = 0;  // within `duration`
+  double duration = 0;
+  std::vector<std::uint32_t> latency_us;  // every sample, or a uniform reservoir of them
+  std::uint64_t latency_samples = 0;
+  std::mt19937_64 rng{42};
+
+  // Algorithm R beyond `reservoir` samples: memory stays bounded on long runs.
+  void record_latency(std::uint32_t us) {
+    constexpr std::size_t reservoir = std::size_t{1} << 24;
+    if (latency_us.size() < reservoir) {
+      latency_us.push_back(us);
+    } else if (const auto k = rng() % (latency_samples + 1); k < reservoir) {
+      latency_us[k] = us;
+    }
+    ++latency_samples;
+  }
+
+  double rate() const {
+    return duration > 0 ? static_cast<double>(acked_in_load) / duration : 0;
+  }
+  double percentile_ms(double q) {
+    if (latency_us.empty()) return 0;
+    const auto k = static_cast<std::size_t>(q * static_cast<double>(latency_us.size() - 1));
+    std::nth_element(latency_us.begin(), latency_us.begin() + static_cast<std::ptrdiff_t>(k),
+                     latency_us.end());
+    return latency_us[k] / 1000.0;
+  }
+};
+
+class load_generator {
+ public:
+  load_generator(const load_options& o, const radius::dictionary& d, std::uint32_t run_prefix)
+      : o_(o), maker_(o, d, run_prefix), lanes_(o.window) {
+    const std::size_t n = (o.window + o.per_socket - 1) / o.per_socket;
+    for (std::size_t i = 0; i < n; ++i) {
+      socket_state s;
+      s.fd = udp_socket(o.target.family());
+      if (::connect(s.fd.get(), reinterpret_cast<const sockaddr*>(&o.target.addr),
+                    o.target.len) != 0)
+        throw std::runtime_error(fmt::format("connect: {}", std::strerror(errno)));
+      for (unsigned id = 0; id < 256; ++id) s.free_ids.push_back(static_cast<std::uint8_t>(id));
+      s.owner.fill(no_lane);
+      sockets_.push_back(std::move(s));
+    }
+    for (std::size_t i = 0; i < lanes_.size(); ++i) {
+      lanes_[i].socket = i % n;
+      lanes_[i].port = static_cast<std::uint32_t>(i);
+    }
+  }
+
+  load_result run() {
+    start_ = clock_type::now();
+    const auto stop_new = start_ + to_duration(o_.count > 0 ? o_.max_seconds : o_.seconds);
+    // What is outstanding at stop_new is waited for through every retransmission, and 1 s more.
+    const auto hard_stop = stop_new + timeout_ * (o_.retries + 1) + std::chrono::seconds(1);
+    last_ack_ = start_;
+    for (std::size_t i = 0; i < lanes_.size(); ++i) begin_request(i, start_);
+    flush();
+
+    std::vector<pollfd> fds(sockets_.size());
+    while (true) {
+      const auto now = clock_type::now();
+      if (accepting_ && o_.count == 0 && now >= stop_new) {
+        r_.duration = seconds_between(start_, now);
+        r_.acked_in_load = r_.acked;
+      }
+      accepting_ = now < stop_new && (o_.count == 0 || r_.sent < o_.count);
+      if ((!accepting_ && busy_ == 0) || now >= hard_stop) break;
+      expire(now);
+      flush();
+      auto wait = std::chrono::milliseconds(20);
+      if (!deadlines_.empty())
+        wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(
+                              deadlines_.front().at - now),
+                          std::chrono::milliseconds(0), wait);
+      for (std::size_t i = 0; i < sockets_.size(); ++i) {
+        const bool out = !sockets_[i].send_list.empty();
+        fds[i] = {sockets_[i].fd.get(), static_cast<short>(POLLIN | (out ? POLLOUT : 0)), 0};
+      }
+      if (::poll(fds.data(), fds.size(), static_cast<int>(wait.count())) <= 0) continue;
+      for (std::size_t i = 0; i < sockets_.size(); ++i)
+        if (fds[i].revents & (POLLIN | POLLERR)) receive(i);
+      flush();
+    }
+    if (o_.count > 0 || r_.duration == 0) {  // --count, or stopped by the hard bound
+      r_.duration = seconds_between(start_, last_ack_);
+      r_.acked_in_load = r_.acked;
+    }
+    r_.timeouts += busy_;  // still unanswered at the hard stop
+    return std::move(r_);
+  }
+
+ private:
+  static constexpr std::size_t no_lane = static_cast<std::size_t>(-1);
+  struct socket_state {
+    fd_owner fd;
+    std::deque<std::uint8_t> free_ids;       // FIFO: the longest-rested identifier first
+    std::array<std::size_t, 256> owner{};    // identifier -> lane, or no_lane
+    std::vector<std::size_t> send_list;      // lanes whose wire waits to be sent
+  };
+  struct deadline {
+    clock_type::time_point at;
+    std::size_t lane;
+    std::uint64_t seq;
+  };
+
+  // The lane's next request (or none, once new requests have stopped).
+  void begin_request(std::size_t i, clock_type::time_point now) {
+    lane& l = lanes_[i];
+    if (!accepting_ || (o_.count > 0 && r_.sent >= o_.count)) return;
+    socket_state& s = sockets_[l.socket];
+    l.id = s.free_ids.front();
+    s.free_ids.pop_front();
+    s.owner[l.id] = i;
+    if (l.step == 0) l.session = next_session_++;
+    l.wire = maker_.make(l, l.id);
+    std::copy_n(l.wire.begin() + 4, 16, l.authenticator.begin());
+    l.busy = true;
+    l.transmissions = 0;
+    l.first_sent = now;
+    ++busy_;
+    ++r_.sent;
+    queue_send(i);
+  }
+
+  void queue_send(std::size_t i) {
+    lane& l = lanes_[i];
+    if (l.pending_send) return;
+    l.pending_send = true;
+    sockets_[l.socket].send_list.push_back(i);
+  }
+
+  // Frees the lane's identifier and moves the lane to its session's next step.
+  void finish_request(std::size_t i, clock_type::time_point now) {
+    lane& l = lanes_[i];
+    socket_state& s = sockets_[l.socket];
+    s.owner[l.id] = no_lane;
+    s.free_ids.push_back(l.id);
+    l.busy = false;
+    --busy_;
+    l.step = l.step == maker_.last_step() ? 0 : l.step + 1;
+    begin_request(i, now);
+  }
+
+  void flush() {
+    const auto now = clock_type::now();
+    for (auto& s : sockets_) {
+      if (s.send_list.empty()) continue;
+      views_.clear();
+      for (const std::size_t i : s.send_list) views_.push_back(lanes_[i].wire);
+      const std::size_t sent = send_batch(s.fd.get(), views_);
+      for (std::size_t k = 0; k < sent; ++k) {
+        lane& l = lanes_[s.send_list[k]];
+        l.pending_send = false;
+        if (l.transmissions++ > 0) ++r_.retransmits;
+        deadlines_.push_back({now + timeout_, s.send_list[k], ++l.send_seq});
+      }
+      s.send_list.erase(s.send_list.begin(), s.send_list.begin() + static_cast<std::ptrdiff_t>(sent));
+    }
+  }
+
+  // Retransmits (or gives up on) every request whose deadline has passed. Deadlines are pushed
+  // in send order with one timeout, so the queue is sorted.
+  void expire(clock_type::time_point now) {
+    while (!deadlines_.empty() && deadlines_.front().at <= now) {
+      const deadline d = deadlines_.front();
+      deadlines_.pop_front();
+      lane& l = lanes_[d.lane];
+      if (!l.busy || l.send_seq != d.seq || l.pending_send) continue;  // answered or resent
+      if (l.transmissions <= o_.retries) {
+        queue_send(d.lane);
+      } else {
+        ++r_.timeouts;
+        finish_request(d.lane, now);
+      }
+    }
+  }
+
+  void receive(std::size_t si) {
+    while (true) {
+      const std::size_t n = rx_.receive(sockets_[si].fd.get());
+      if (n == 0) return;
+      const auto now = clock_type::now();
+      for (std::size_t k = 0; k < n; ++k) on_response(si, rx_.datagram(k), now);
+      if (n < batch) return;
+    }
+  }
+
+  void on_response(std::size_t si, radius::byte_view d, clock_type::time_point now) {
+    if (d.size() < radius::header_size ||
+        d[0] != static_cast<std::uint8_t>(radius::code::accounting_response)) {
+      ++r_.bad;
+      return;
+    }
+    const std::size_t i = sockets_[si].owner[d[1]];
+    if (i == no_lane) {  // a late answer to a request already given up
+      ++r_.unmatched;
+      return;
+    }
+    lane& l = lanes_[i];
+    if (radius::verify_response(d, l.authenticator, o_.secret, false) !=
+        radius::verify_result::ok) {
+      ++r_.bad;
+      return;
+    }
+    ++r_.acked;
+    if (l.step == maker_.last_step()) ++r_.sessions;
+    r_.record_latency(static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(now - l.first_sent).count()));
+    last_ack_ = now;
+    if (l.pending_send) {  // answered while a retransmission waited: take it off the list
+      auto& list = sockets_[si].send_list;
+      list.erase(std::find(list.begin(), list.end(), i));
+      l.pending_send = false;
+    }
+    finish_request(i, now);
+  }
+
+  const load_options& o_;
+  const clock_type::duration timeout_ = to_duration(o_.timeout);
+  request_maker maker_;
+  std::vector<lane> lanes_;
+  std::vector<socket_state> sockets_;
+  std::deque<deadline> deadlines_;
+  std::vector<radius::byte_view> views_;
+  receive_batch rx_;
+  load_result r_;
+  clock_type::time_point start_, last_ack_;
+  std::uint64_t next_session_ = 0;
+  std::size_t busy_ = 0;
+  bool accepting_ = true;
+};
+
+// ---- echo responder --------------------------------------------------------------------------
+
+std::atomic<bool> stop_requested{false};
+extern "C" void on_stop_signal(int) { stop_requested.store(true); }
+
+int run_echo(const endpoint& at, const std::string& secret, double max_seconds) {
+  fd_owner fd = udp_socket(at.family());
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&at.addr), at.len) != 0) {
+    fmt::print(stderr, "acct_load: bind: {}\n", std::strerror(errno));
+    return 1;
+  }
+  endpoint bound;
+  bound.len = sizeof bound.addr;
+  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound.addr), &bound.len);
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  fmt::print("{{\"echo_port\": {}}}\n", port_of(bound));
+  std::fflush(stdout);
+
+  const auto end = clock_type::now() + to_duration(max_seconds);
+  auto rx = std::make_unique<receive_batch>();
+  std::vector<radius::bytes> replies(batch, radius::bytes(radius::header_size));
+  std::vector<radius::byte_view> views;
+  std::vector<sockaddr_storage> to;
+  std::vector<socklen_t> to_len;
+  std::uint64_t answered = 0;
+  while (!stop_requested.load() && clock_type::now() < end) {
+    pollfd p{fd.get(), POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    const std::size_t n = rx->receive(fd.get());
+    views.clear();
+    to.clear();
+    to_len.clear();
+    for (std::size_t k = 0; k < n; ++k) {
+      const auto d = rx->datagram(k);
+      if (d.size() < radius::header_size ||
+          d[0] != static_cast<std::uint8_t>(radius::code::accounting_request))
+        continue;
+      radius::bytes& r = replies[views.size()];
+      r.assign(radius::header_size, 0);
+      r[0] = static_cast<std::uint8_t>(radius::code::accounting_response);
+      r[1] = d[1];
+      r[3] = static_cast<std::uint8_t>(radius::header_size);
+      radius::authenticator_t request_auth;
+      std::copy_n(d.begin() + 4, 16, request_auth.begin());
+      radius::sign_response(r, request_auth, secret);
+      views.push_back(r);
+      to.push_back(rx->from[k]);
+      to_len.push_back(rx->msg[k].msg_hdr.msg_namelen);
+    }
+    answered += send_batch(fd.get(), views, &to, &to_len);
+  }
+  fmt::print(stderr, "acct_load: echo answered {} requests\n", answered);
+  return 0;
+}
+
+// ---- fsync test ------------------------------------------------------------------------------
+
+int run_fsync_test(const std::filesystem::path& dir, double seconds, bool json) {
+  std::string path = (dir / "acct_load-fsync-XXXXXX").string();
+  fd_owner fd(::mkstemp(path.data()));
+  if (fd.get() < 0) {
+    fmt::print(stderr, "acct_load: cannot create a file in {}: {}\n", dir.string(),
+               std::strerror(errno));
+    return 1;
+  }
+  ::unlink(path.c_str());  // the open descriptor keeps it until the end
+  std::array<std::uint8_t, 4096> block{};
+  radius::random_bytes(block);
+  std::uint64_t n = 0;
+  const auto start = clock_type::now();
+  const auto end = start + to_duration(seconds);
+  auto now = start;
+  // Rolling over the first 1 MiB, as a write-ahead log does between checkpoints.
+  for (; now < end; now = clock_type::now(), ++n) {
+    const auto off = static_cast<off_t>((n % 256) * block.size());
+    if (::pwrite(fd.get(), block.data(), block.size(), off) != static_cast<ssize_t>(block.size()) ||
+        ::fsync(fd.get()) != 0) {
+      fmt::print(stderr, "acct_load: write/fsync failed: {}\n", std::strerror(errno));
+      return 1;
+    }
+  }
+  const double t = seconds_between(start, now);
+  const double rate = t > 0 ? static_cast<double>(n) / t : 0;
+  if (json) {
+    nlohmann::ordered_json j{{"fsync_dir", dir.string()}, {"fsyncs", n}, {"seconds", t},
+                             {"fsync_per_second", rate}};
+    fmt::print("{}\n", j.dump());
+  } else {
+    fmt::print("fsync {}: {} fsyncs of 4 KiB writes in {:.2f} s = {:.0f} fsync/s\n", dir.string(),
+               n, t, rate);
+  }
+  return 0;
+}
+
+void print_load(load_result& r, const load_options& o, const std::string& host, bool json) {
+  const double p50 = r.percentile_ms(0.50), p99 = r.percentile_ms(0.99);
+  if (json) {
+    nlohmann::ordered_json j{
+        {"target", fmt::format("{}:{}", host, port_of(o.target))}, {"window", o.window},
+        {"sent", r.sent},           {"acked", r.acked},        {"timeouts", r.timeouts},
+        {"retransmits", r.retransmits}, {"bad_responses", r.bad}, {"unmatched", r.unmatched},
+        {"sessions", r.sessions},   {"duration_s", r.duration}, {"acked_in_duration", r.acked_in_load},
+        {"acked_per_second", r.rate()},
+        {"p50_ms", p50},            {"p99_ms", p99}};
+    fmt::print("{}\n", j.dump());
+  } else {
+    fmt::print(
+        "acct_load {}:{} window {}: sent {} acked {} timeouts {} retransmits {} bad {} "
+        "unmatched {} sessions {}; {} acked in {:.2f} s = {:.0f} acked/s, p50 {:.3f} ms, "
+        "p99 {:.3f} ms\n",
+        host, port_of(o.target), o.window, r.sent, r.acked, r.timeouts, r.retransmits, r.bad,
+        r.unmatched, r.sessions, r.acked_in_load, r.duration, r.rate(), p50, p99);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"RADIUS accounting load (acknowledged Accounting-Requests per second), a trivial "
+               "echo responder for the loopback limit, and an fsync-per-second test"};
+  load_options o;
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 1813;
+  bool json = false, echo = false;
+  std::string fsync_dir, dictionary_dir = NPSD_DEFAULT_DICTIONARY_DIR;
+  double fsync_seconds = 1.0, echo_seconds = 120;
+  app.add_option("--host", host, "target (or, with --echo, the address to listen on)")
+      ->check(CLI::IsMember({"127.0.0.1", "::1"}));
+  app.add_option("--port", port, "target port (with --echo, 0 picks one)");
+  app.add_option("--secret", o.secret, "the shared secret")->check([](const std::string& s) {
+    return s.empty() ? std::string("the secret must not be empty") : std::string();
+  });
+  app.add_option("--window", o.window, "requests outstanding at once")->check(CLI::Range(1, 65536));
+  app.add_option("--per-socket", o.per_socket,
+                 "requests outstanding on one socket (of its 256 identifiers)")
+      ->check(CLI::Range(1, 256));
+  auto* secs = app.add_option("--seconds", o.seconds, "send new requests for this long")
+                   ->check(CLI::Range(0.01, 3600.0));
+  app.add_option("--count", o.count, "or: send this many new requests (bounded by --max-seconds)")
+      ->check(CLI::PositiveNumber)->excludes(secs);
+  app.add_option("--max-seconds", o.max_seconds, "time bound of --count, and of --echo")
+      ->check(CLI::Range(0.1, 3600.0));
+  app.add_option("--timeout", o.timeout, "seconds before a retransmission")
+      ->check(CLI::Range(0.01, 30.0));
+  app.add_option("--retries", o.retries, "retransmissions before giving a request up")
+      ->check(CLI::Range(0, 10));
+  app.add_option("--interims", o.interims, "Interim-Updates per session")->check(CLI::Range(0, 100));
+  app.add_option("--dictionary", dictionary_dir, "the RADIUS dictionary directory")
+      ->check(CLI::ExistingDirectory);
+  app.add_flag("--json", json, "print one JSON object");
+  app.add_flag("--echo", echo, "run the trivial Accounting-Response responder instead");
+  app.add_option("--fsync-test", fsync_dir, "measure fsync()s per second in this directory")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--fsync-seconds", fsync_seconds, "how long the fsync test runs")
+      ->check(CLI::Range(0.05, 60.0));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int r = app.exit(e);
+    return r == 0 ? 0 : 2;
+  }
+  if (app.count("--max-seconds") > 0) echo_seconds = o.max_seconds;
+
+  try {
+    if (!fsync_dir.empty()) return run_fsync_test(fsync_dir, fsync_seconds, json);
+    const auto at = loopback_endpoint(host, port);
+    if (!at) {
+      fmt::print(stderr, "acct_load: only 127.0.0.1 and ::1 are allowed as targets\n");
+      return 2;
+    }
+    if (echo) return run_echo(*at, o.secret, echo_seconds);
+    if (port == 0) {
+      fmt::print(stderr, "acct_load: --port must name the target's port\n");
+      return 2;
+    }
+    o.target = *at;
+    o.per_socket = std::min(o.per_socket, o.window);
+    std::uint32_t prefix = 0;
+    radius::random_bytes({reinterpret_cast<std::uint8_t*>(&prefix), sizeof prefix});
+    const auto dict = radius::dictionary::load_directory(dictionary_dir);
+    if (!dict) {
+      fmt::print(stderr, "acct_load: {}\n", dict.error().to_string());
+      return 2;
+    }
+    load_generator gen(o, *dict, prefix);
+    auto r = gen.run();
+    print_load(r, o, host, json);
+    return r.acked > 0 ? 0 : 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "acct_load: {}\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,249 @@
+// Accounting end to end: the real npsd with its SQLite store, driven by radclient/radtest and
+// raw UDP; the database read back with the sqlite3 command-line shell.
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <cstdio>
+#include <map>
+#include <regex>
+#include <set>
+
+#include "harness.h"
+#include "ldap/password_hash.h"
+#include "radius/crypto.h"
+
+using namespace npsd;
+using namespace npsd::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string secret = "testing123";
+
+struct accounting_fixture {
+  temp_dir dir;
+  fs::path config = dir.path / "npsd.json";
+  fs::path db = dir.path / "accounting.db";
+  std::unique_ptr<npsd_process> npsd;
+
+  explicit accounting_fixture(const std::string& accounting_extra = "") {
+    ldap::hash_params p;
+    p.iterations = 1000;
+    write_file(dir.path / "users.json", R"({
+  "schema_version": 1,
+  "users": [ { "name": "alice", "password_hash": ")" + *ldap::hash_password("alice-password", p) + R"(" } ]
+})");
+    write_file(config, R"({
+  "schema_version": 1,
+  "server": {
+    "threads": 2,
+    "listen": [ { "type": "auth", "address": "127.0.0.1", "port": 0 },
+                { "type": "acct", "address": "127.0.0.1", "port": 0 } ],
+    "control_socket": "npsd.sock"
+  },
+  "log": { "level": "info" },
+  "clients": [ { "name": "rras", "address": "127.0.0.1", "secret": ")" + secret + R"(" } ],
+  "directory": { "backend": "local", "users_file": "users.json" },
+  "accounting": { "database": "accounting.db" )" + accounting_extra + R"( },
+  "network_policies": [ { "name": "VPN", "access": "grant" } ]
+})");
+    start();
+  }
+  void start() { npsd = std::make_unique<npsd_process>(config, dir.path); }
+
+  command_result acct(const std::string& attrs) const {
+    return run("printf '" + attrs + "' | radclient -x -t 2 -r 1 127.0.0.1:" +
+               std::to_string(npsd->acct_port) + " acct " + secret);
+  }
+  // One value (or rows, '|'-separated) from the database, by the sqlite3 shell.
+  std::string sql(const std::string& query) const {
+    auto r = run("sqlite3 " + shell_quote(db.string()) + " " + shell_quote(query));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+    while (!r.output.empty() && r.output.back() == '\n') r.output.pop_back();
+    return r.output;
+  }
+};
+
+bool acknowledged(const command_result& r) {
+  return r.output.find("Received Accounting-Response") != std::string::npos;
+}
+
+// An Accounting-Request for session `sid`, signed with the shared secret.
+radius::bytes accounting_request(std::uint8_t id, const std::string& sid, std::uint32_t status = 1) {
+  radius::packet p;
+  p.code = radius::code::accounting_request;
+  p.identifier = id;
+  p.add(radius::attr::user_name, std::string_view("alice"));
+  p.add_uint32(radius::attr::acct_status_type, status);
+  p.add(radius::attr::acct_session_id, sid);
+  p.add(radius::attr::nas_ip_address, radius::bytes{192, 0, 2, 1});
+  auto wire = *radius::encode(p);
+  radius::sign_request(wire, secret);
+  return wire;
+}
+
+bool is_response_to(const radius::bytes& reply, const radius::bytes& request) {
+  if (reply.size() < 20 || reply[1] != request[1]) return false;
+  radius::authenticator_t auth;
+  std::copy_n(request.begin() + 4, 16, auth.begin());
+  return radius::verify_response(reply, auth, secret, false) == radius::verify_result::ok;
+}
+
+}  // namespace
+
+TEST_CASE("start, interim and stop make one closed session; the Class of the Accept is in the rows") {
+  accounting_fixture f;
+  // The Access-Accept's Class, as a NAS would echo it.
+  const auto auth = run("printf 'User-Name = alice\\nUser-Password = alice-password\\n"
+                        "Message-Authenticator = 0x00\\n' | radclient -x -t 2 -r 1 127.0.0.1:" +
+                        std::to_string(f.npsd->auth_port) + " auth " + secret);
+  std::smatch m;
+  REQUIRE_MESSAGE(std::regex_search(auth.output, m, std::regex("Class = (0x[0-9a-f]+)")), auth.output);
+  const std::string class_hex = m[1];
+  std::string class_text;
+  for (std::size_t i = 2; i + 1 < class_hex.size(); i += 2)
+    class_text += static_cast<char>(std::stoi(class_hex.substr(i, 2), nullptr, 16));
+  REQUIRE(class_text.rfind("npsd:", 0) == 0);
+
+  const std::string common = "User-Name = alice\\nAcct-Session-Id = 0000001A\\nNAS-IP-Address = 10.0.0.1\\n"
+                             "NAS-Port-Type = Virtual\\nFramed-IP-Address = 10.8.0.5\\n"
+                             "Calling-Station-Id = 198.51.100.7\\nClass = " + class_hex + "\\n";
+  CHECK(acknowledged(f.acct(common + "Acct-Status-Type = Start\\n")));
+  CHECK(acknowledged(f.acct(common + "Acct-Status-Type = Interim-Update\\nAcct-Session-Time = 300\\n"
+                            "Acct-Input-Octets = 1000\\nAcct-Output-Octets = 2000\\n")));
+  CHECK(acknowledged(f.acct(common + "Acct-Status-Type = Stop\\nAcct-Session-Time = 600\\n"
+                            "Acct-Input-Octets = 5\\nAcct-Input-Gigawords = 1\\nAcct-Output-Octets = 4000\\n"
+                            "Acct-Terminate-Cause = User-Request\\n")));
+
+  CHECK(f.sql("SELECT count(*) FROM accounting WHERE class = '" + class_text + "'") == "3");
+  CHECK(f.sql("SELECT group_concat(status_type) FROM (SELECT status_type FROM accounting ORDER BY id)") == "1,3,2");
+  CHECK(f.sql("SELECT count(*) FROM sessions") == "1");
+  CHECK(f.sql("SELECT state, closed_by, session_time, input_octets, output_octets, user_name, framed_ip, "
+              "nas_port_type, class FROM sessions") ==
+        "closed|stop|600|4294967301|4000|alice|10.8.0.5|5|" + class_text);
+  CHECK(f.sql("SELECT json_extract(attributes, '$.NAS-Port-Type') FROM accounting LIMIT 1") == "Virtual");
+  // The authentication event of the same Accept carries the same Class.
+  CHECK(f.sql("SELECT packet_type, reason, np, class FROM auth_events") == "2|0|VPN|" + class_text);
+}
+
+TEST_CASE("Accounting-On from a NAS closes its open sessions") {
+  accounting_fixture f;
+  for (const auto* sid : {"a1", "a2"})
+    CHECK(acknowledged(f.acct(std::string("User-Name = alice\\nAcct-Status-Type = Start\\nNAS-IP-Address = 10.0.0.1\\n"
+                                          "Acct-Session-Id = ") + sid + "\\n")));
+  CHECK(acknowledged(f.acct("User-Name = bob\\nAcct-Status-Type = Start\\nNAS-IP-Address = 10.0.0.2\\nAcct-Session-Id = b1\\n")));
+  CHECK(f.sql("SELECT count(*) FROM sessions WHERE state = 'open'") == "3");
+  CHECK(acknowledged(f.acct("Acct-Status-Type = Accounting-On\\nNAS-IP-Address = 10.0.0.1\\n")));
+  CHECK(f.sql("SELECT group_concat(session_id) FROM sessions WHERE closed_by = 'accounting-on'") == "a1,a2");
+  CHECK(f.sql("SELECT session_id FROM sessions WHERE state = 'open'") == "b1");
+}
+
+TEST_CASE("a duplicate is stored once: a retransmission and a late resend after the cache") {
+  accounting_fixture f;
+  udp_client c;
+  const auto req = accounting_request(7, "dup-1");
+  c.send(f.npsd->acct_port, req);
+  auto r1 = c.receive(3000ms);
+  REQUIRE(r1);
+  CHECK(is_response_to(*r1, req));
+  c.send(f.npsd->acct_port, req);  // the same bytes: the duplicate cache answers
+  auto r2 = c.receive(3000ms);
+  REQUIRE(r2);
+  CHECK(*r2 == *r1);
+  // The NAS gave up on the cache's window and sent it again, Acct-Delay-Time raised.
+  CHECK(acknowledged(f.acct("User-Name = alice\\nAcct-Status-Type = Start\\nAcct-Session-Id = dup-1\\n"
+                            "NAS-IP-Address = 192.0.2.1\\nAcct-Delay-Time = 40\\n")));
+  CHECK(f.sql("SELECT count(*) FROM accounting WHERE session_id = 'dup-1'") == "1");
+  const auto status = run(std::string(NPSCTL_BINARY) + " status --config " + shell_quote(f.config.string()));
+  REQUIRE_MESSAGE(status.exit_code == 0, status.output);
+  const auto j = nlohmann::json::parse(status.output);
+  CHECK(j["accounting"]["records_duplicate"] == 1);
+  CHECK(j["accounting"]["responses"] == 2);  // the replay is the cached one
+}
+
+TEST_CASE("while another process locks the database nothing is acknowledged; afterwards all is") {
+  accounting_fixture f;
+  CHECK(acknowledged(f.acct("User-Name = alice\\nAcct-Status-Type = Start\\nAcct-Session-Id = before\\n")));
+  // The sqlite3 shell takes the write lock and keeps it until told to commit.
+  const auto marker = f.dir.path / "locked";
+  FILE* locker = ::popen(("sqlite3 " + shell_quote(f.db.string()) + " > " + shell_quote(marker.string())).c_str(), "w");
+  REQUIRE(locker != nullptr);
+  std::fputs("BEGIN EXCLUSIVE;\nSELECT 'locked';\n", locker);
+  std::fflush(locker);
+  for (int i = 0; i < 200 && read_file(marker).find("locked") == std::string::npos; ++i)
+    std::this_thread::sleep_for(10ms);
+  REQUIRE(read_file(marker).find("locked") != std::string::npos);
+
+  udp_client c;
+  std::vector<radius::bytes> sent;
+  for (int i = 0; i < 20; ++i) {
+    sent.push_back(accounting_request(static_cast<std::uint8_t>(i), "locked-" + std::to_string(i)));
+    c.send(f.npsd->acct_port, sent.back());
+  }
+  CHECK_FALSE(c.receive(1500ms));  // no Accounting-Response while failing
+  CHECK(f.npsd->wait_for_log("accounting database failing"));
+
+  std::fputs("COMMIT;\n", locker);
+  ::pclose(locker);
+  // The NAS retransmits: now every record is stored and acknowledged.
+  std::set<int> answered;
+  for (int round = 0; round < 5 && answered.size() < sent.size(); ++round) {
+    for (std::size_t i = 0; i < sent.size(); ++i)
+      if (!answered.count(static_cast<int>(i))) c.send(f.npsd->acct_port, sent[i]);
+    while (auto r = c.receive(1000ms)) {
+      for (std::size_t i = 0; i < sent.size(); ++i)
+        if (is_response_to(*r, sent[i])) answered.insert(static_cast<int>(i));
+      if (answered.size() == sent.size()) break;
+    }
+  }
+  CHECK(answered.size() == sent.size());
+  CHECK(f.npsd->wait_for_log("accounting database writable again"));
+  CHECK(f.sql("SELECT count(*) FROM accounting WHERE session_id LIKE 'locked-%'") == "20");
+  CHECK(f.sql("SELECT count(*) FROM accounting") == "21");
+}
+
+TEST_CASE("SIGKILL under accounting load loses no acknowledged record") {
+  accounting_fixture f;
+  udp_client c;
+  std::map<std::uint8_t, std::pair<radius::bytes, std::string>> outstanding;  // by identifier
+  std::vector<std::string> acked;
+  int next = 0;
+  bool killed = false;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    // A window of 64 requests in flight, each a new session.
+    while (!killed && outstanding.size() < 64) {
+      std::uint8_t id = 0;
+      while (outstanding.count(id)) ++id;
+      const auto sid = "k-" + std::to_string(next++);
+      auto req = accounting_request(id, sid);
+      c.send(f.npsd->acct_port, req);
+      outstanding.emplace(id, std::make_pair(std::move(req), sid));
+    }
+    auto r = c.receive(killed ? 300ms : 2000ms);
+    if (!r) {
+      if (killed) break;
+      continue;
+    }
+    const auto it = outstanding.find((*r)[1]);
+    if (it != outstanding.end() && is_response_to(*r, it->second.first)) {
+      acked.push_back(it->second.second);
+      outstanding.erase(it);
+    }
+    if (!killed && acked.size() >= 3000) {
+      f.npsd->signal(SIGKILL);  // mid-load: requests are in the queue and in a transaction
+      killed = true;
+    }
+  }
+  REQUIRE(killed);
+  f.start();  // the store opens the database again after the crash
+  std::set<std::string> stored;
+  std::istringstream rows(f.sql("SELECT session_id FROM accounting"));
+  for (std::string line; std::getline(rows, line);) stored.insert(line);
+  std::size_t missing = 0;
+  for (const auto& sid : acked) missing += stored.count(sid) == 0 ? 1 : 0;
+  MESSAGE("acknowledged ", acked.size(), ", stored ", stored.size(), ", sent ", next);
+  CHECK(acked.size() >= 3000);
+  CHECK(missing == 0);
+  CHECK(f.sql("PRAGMA integrity_check") == "ok");
+}

@@ -1,0 +1,302 @@
+#include "accounting/store.h"
+
+#include <doctest/doctest.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include "accounting/sqlite.h"
+#include "radius/dictionary.h"
+
+using namespace npsd;
+using namespace npsd::accounting;
+
+namespace {
+
+struct temp_db {
+  std::filesystem::path dir;
+  temp_db() {
+    char tmpl[] = "/tmp/npsd-acct-XXXXXX";
+    dir = ::mkdtemp(tmpl);
+  }
+  ~temp_db() { std::filesystem::remove_all(dir); }
+  std::filesystem::path file() const { return dir / "acct.db"; }
+};
+
+const radius::dictionary& dict() {
+  static const auto d = radius::dictionary::load_directory(NPSD_DICTIONARY_DIR);
+  return *d;
+}
+
+radius::packet request(std::uint32_t status, std::string_view session, std::uint32_t session_time = 0,
+                       std::optional<std::uint32_t> event_ts = std::nullopt) {
+  radius::packet p;
+  p.code = radius::code::accounting_request;
+  p.add(radius::attr::user_name, std::string_view("alice"));
+  p.add_uint32(radius::attr::acct_status_type, status);
+  p.add(radius::attr::nas_ip_address, radius::bytes{10, 0, 0, 1});
+  if (!session.empty()) p.add(radius::attr::acct_session_id, session);
+  if (status != status::start && status != status::accounting_on) p.add_uint32(46, session_time);
+  if (event_ts) p.add_uint32(radius::attr::event_timestamp, *event_ts);
+  return p;
+}
+
+// Submits records and waits until each one's completion ran.
+struct writer {
+  std::unique_ptr<store> st;
+  std::mutex mu;
+  std::condition_variable cv;
+  int pending = 0;
+  int stored = 0;
+  int failed = 0;
+
+  explicit writer(const std::filesystem::path& db, std::size_t queue = 1024) {
+    store_config c;
+    c.enabled = true;
+    c.database = db;
+    c.queue_max_records = queue;
+    auto s = open_sqlite_store(c, {});
+    REQUIRE_MESSAGE(s, (s ? "" : s.error()));
+    st = std::move(*s);
+  }
+  bool submit(const radius::packet& p, time_ms received = 1'800'000'000'000) {
+    {
+      std::lock_guard l(mu);
+      ++pending;
+    }
+    const bool ok = st->submit(record_from_request(p, dict(), "nas1", "127.0.0.1", received),
+                               [this](bool s) {
+                                 std::lock_guard l(mu);
+                                 --pending;
+                                 (s ? stored : failed)++;
+                                 cv.notify_all();
+                               });
+    if (!ok) {
+      std::lock_guard l(mu);
+      --pending;
+    }
+    return ok;
+  }
+  void wait() {
+    std::unique_lock l(mu);
+    REQUIRE(cv.wait_for(l, std::chrono::seconds(10), [&] { return pending == 0; }));
+  }
+};
+
+struct reader {
+  detail::db_ptr db;
+  explicit reader(const std::filesystem::path& f) {
+    auto d = detail::open_database(f, detail::open_mode::read_only, std::chrono::milliseconds(1000));
+    REQUIRE(d);
+    db = std::move(*d);
+  }
+  std::int64_t integer(std::string_view sql) {
+    auto s = detail::statement::prepare(db.get(), sql);
+    REQUIRE(s);
+    REQUIRE(s->step() == SQLITE_ROW);
+    return s->column_int(0);
+  }
+  std::string text(std::string_view sql) {
+    auto s = detail::statement::prepare(db.get(), sql);
+    REQUIRE(s);
+    REQUIRE(s->step() == SQLITE_ROW);
+    return std::string(s->column_text(0));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("record_from_request folds Gigawords into 64-bit octets and names every attribute") {
+  auto p = request(status::stop, "s1", 60, 1'800'000'000u);
+  p.add_uint32(42, 5);   // Acct-Input-Octets
+  p.add_uint32(52, 2);   // Acct-Input-Gigawords
+  p.add_uint32(43, 7);   // Acct-Output-Octets
+  p.add_uint32(49, 1);   // Acct-Terminate-Cause = User-Request
+  p.add(radius::attr::class_, std::string_view("npsd:abc"));
+  p.add(radius::attr::class_, radius::bytes{0x01, 0xff});
+  p.add(radius::attr::message_authenticator, radius::bytes(16, 0));
+  const auto r = record_from_request(p, dict(), "nas1", "127.0.0.1", 1'800'000'005'000);
+  CHECK(r.input_octets == (std::uint64_t{2} << 32 | 5));
+  CHECK(r.output_octets == 7);
+  CHECK(r.nas() == "10.0.0.1");
+  CHECK(r.class_ == "npsd:abc");
+  CHECK(r.event_time() == 1'800'000'000'000);
+  const auto j = nlohmann::json::parse(r.attributes_json);
+  CHECK(j["User-Name"] == "alice");
+  CHECK(j["Acct-Status-Type"] == "Stop");
+  CHECK(j["Acct-Session-Time"] == 60);
+  CHECK(j["Acct-Terminate-Cause"] == "User-Request");
+  CHECK(j["NAS-IP-Address"] == "10.0.0.1");
+  REQUIRE(j["Class"].is_array());
+  CHECK(j["Class"].size() == 2);
+  CHECK_FALSE(j.contains("Message-Authenticator"));
+}
+
+TEST_CASE("attribute JSON escapes quotes and backslashes and keeps numbers as numbers") {
+  radius::packet p;
+  p.add(radius::attr::user_name, std::string_view("a\"b\\c"));
+  p.add(radius::attr::user_name, radius::bytes{'x', 0x01});  // not printable: hex
+  p.add_uint32(radius::attr::nas_port, 4294967295u);
+  p.add(250, radius::bytes{1, 2});  // not in the dictionary
+  const auto j = nlohmann::json::parse(attributes_as_json(p, dict()));
+  REQUIRE(j["User-Name"].is_array());
+  CHECK(j["User-Name"][0] == "a\"b\\c");
+  CHECK(j["User-Name"][1] == "0x7801");
+  CHECK(j["NAS-Port"] == 4294967295u);
+  CHECK(j["Attr-250"] == "0x0102");
+}
+
+TEST_CASE("a retransmission's natural key ignores Acct-Delay-Time; distinct updates differ") {
+  auto a = request(status::interim_update, "s1", 60);
+  auto b = request(status::interim_update, "s1", 60);
+  b.add_uint32(radius::attr::acct_delay_time, 5);
+  const auto ra = record_from_request(a, dict(), "nas1", "127.0.0.1", 1'000'000);
+  const auto rb = record_from_request(b, dict(), "nas1", "127.0.0.1", 1'005'000);
+  CHECK(ra.natural_key() == rb.natural_key());
+  const auto rc = record_from_request(request(status::interim_update, "s1", 120), dict(), "nas1",
+                                      "127.0.0.1", 1'060'000);
+  CHECK(ra.natural_key() != rc.natural_key());
+}
+
+TEST_CASE("start, interim and stop make one closed session with the final counters") {
+  temp_db t;
+  {
+    writer w(t.file());
+    CHECK(w.submit(request(status::start, "s1", 0, 1'800'000'000u)));
+    CHECK(w.submit(request(status::interim_update, "s1", 60, 1'800'000'060u)));
+    CHECK(w.submit(request(status::stop, "s1", 90, 1'800'000'090u)));
+    w.wait();
+    CHECK(w.stored == 3);
+  }
+  reader r(t.file());
+  CHECK(r.integer("SELECT count(*) FROM accounting") == 3);
+  CHECK(r.integer("SELECT count(*) FROM sessions") == 1);
+  CHECK(r.text("SELECT state || ',' || closed_by || ',' || session_time || ',' || started_ms || "
+               "',' || stopped_ms FROM sessions") ==
+        "closed,stop,90,1800000000000,1800000090000");
+}
+
+TEST_CASE("a stop that arrives before its start closes the session and the start fills it in") {
+  temp_db t;
+  {
+    writer w(t.file());
+    CHECK(w.submit(request(status::stop, "s1", 100, 1'800'000'100u)));
+    w.wait();
+    CHECK(w.submit(request(status::interim_update, "s1", 50, 1'800'000'050u)));  // late
+    CHECK(w.submit(request(status::start, "s1", 0, 1'800'000'000u)));
+    w.wait();
+  }
+  reader r(t.file());
+  CHECK(r.integer("SELECT count(*) FROM sessions") == 1);
+  CHECK(r.text("SELECT state || ',' || session_time || ',' || start_seen || ',' || started_ms "
+               "FROM sessions") == "closed,100,1,1800000000000");
+}
+
+TEST_CASE("Accounting-On closes that NAS's open sessions, not other NASes'") {
+  temp_db t;
+  {
+    writer w(t.file());
+    CHECK(w.submit(request(status::start, "s1", 0, 1'800'000'000u)));
+    CHECK(w.submit(request(status::start, "s2", 0, 1'800'000'001u)));
+    auto other = request(status::start, "s3", 0, 1'800'000'002u);
+    other.attributes[2].value = {10, 0, 0, 2};  // NAS-IP-Address of another NAS
+    CHECK(w.submit(other));
+    CHECK(w.submit(request(status::accounting_on, "", 0, 1'800'000'500u)));
+    w.wait();
+  }
+  reader r(t.file());
+  CHECK(r.integer("SELECT count(*) FROM sessions WHERE state = 'closed' AND closed_by = "
+                  "'accounting-on' AND nas = '10.0.0.1'") == 2);
+  CHECK(r.integer("SELECT count(*) FROM sessions WHERE state = 'open' AND nas = '10.0.0.2'") == 1);
+}
+
+TEST_CASE("a record sent again after the duplicate cache forgot it is stored once") {
+  temp_db t;
+  {
+    writer w(t.file());
+    auto first = request(status::interim_update, "s1", 60);
+    auto again = first;
+    again.add_uint32(radius::attr::acct_delay_time, 30);
+    CHECK(w.submit(first, 1'800'000'000'000));
+    CHECK(w.submit(again, 1'800'000'030'000));
+    w.wait();
+    CHECK(w.stored == 2);  // both acknowledged
+    CHECK(w.st->stats().records_duplicate == 1);
+  }
+  reader r(t.file());
+  CHECK(r.integer("SELECT count(*) FROM accounting") == 1);
+  CHECK(r.integer("SELECT records FROM sessions") == 1);
+}
+
+TEST_CASE("a full queue refuses the record instead of growing") {
+  temp_db t;
+  writer w(t.file(), 16);
+  int refused = 0;
+  for (int i = 0; i < 2000; ++i)
+    if (!w.submit(request(status::start, "q" + std::to_string(i)))) ++refused;
+  w.wait();
+  CHECK(refused > 0);
+  CHECK(w.st->stats().records_queue_full == static_cast<std::uint64_t>(refused));
+  CHECK(w.stored == 2000 - refused);
+}
+
+TEST_CASE("a database locked by another connection fails the batch, and the writer recovers") {
+  temp_db t;
+  writer w(t.file());
+  CHECK(w.submit(request(status::start, "before")));
+  w.wait();
+  auto other = detail::open_database(t.file(), detail::open_mode::read_write, std::chrono::milliseconds(0));
+  REQUIRE(other);
+  REQUIRE(detail::exec(other->get(), "BEGIN EXCLUSIVE"));
+  CHECK(w.submit(request(status::start, "during")));
+  w.wait();
+  CHECK(w.failed == 1);
+  CHECK_FALSE(w.st->healthy());
+  REQUIRE(detail::exec(other->get(), "COMMIT"));
+  CHECK(w.submit(request(status::start, "after")));
+  w.wait();
+  CHECK(w.stored == 2);
+  CHECK(w.st->healthy());
+  reader r(t.file());
+  CHECK(r.integer("SELECT count(*) FROM accounting WHERE session_id = 'during'") == 0);
+  CHECK(r.integer("SELECT count(*) FROM accounting WHERE session_id IN ('before', 'after')") == 2);
+}
+
+TEST_CASE("a database newer than this build is refused with its version") {
+  temp_db t;
+  {
+    auto db = detail::open_database(t.file(), detail::open_mode::read_write_create, std::chrono::milliseconds(0));
+    REQUIRE(db);
+    REQUIRE(detail::exec(db->get(), "PRAGMA user_version = 99"));
+  }
+  store_config c;
+  c.enabled = true;
+  c.database = t.file();
+  auto s = open_sqlite_store(c, {});
+  REQUIRE_FALSE(s);
+  CHECK(s.error().find("schema version 99") != std::string::npos);
+}
+
+TEST_CASE("authentication events are stored with their decision") {
+  temp_db t;
+  {
+    writer w(t.file());
+    auth_event e;
+    e.time = 1'800'000'000'000;
+    e.client = "rras";
+    e.client_address = "127.0.0.1";
+    e.user_name = "alice";
+    e.packet_type = 3;
+    e.reason = 48;
+    e.np = "VPN Users";
+    CHECK(w.st->log(e));
+    CHECK(w.submit(request(status::start, "s1")));  // its commit carries the event too
+    w.wait();
+  }
+  reader r(t.file());
+  CHECK(r.text("SELECT user_name || ',' || packet_type || ',' || reason || ',' || np FROM "
+               "auth_events") == "alice,3,48,VPN Users");
+}
