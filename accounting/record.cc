@@ -1,6 +1,7 @@
 #include "accounting/record.h"
 
 #include <fmt/format.h>
+#include <deque>
 #include <vector>
 
 #include "radius/value.h"
@@ -24,7 +25,11 @@ inline constexpr std::uint8_t acct_output_gigawords = 53;
 std::string hex(radius::byte_view v) {
   std::string s = "0x";
   s.reserve(2 + v.size() * 2);
-  for (auto b : v) s += fmt::format("{:02x}", b);
+  constexpr char digits[] = "0123456789abcdef";
+  for (auto b : v) {
+    s += digits[b >> 4];
+    s += digits[b & 0xf];
+  }
   return s;
 }
 
@@ -86,13 +91,9 @@ std::string json_value(const radius::attribute_def& def, radius::byte_view wire)
 
 // Attributes in packet order, by name; a name seen again joins the first one's array.
 struct named_value {
-  std::string name;
-  std::string value;  // JSON text
+  std::string_view name;  // the dictionary's, or one of `unknown_names`
+  std::string value;      // JSON text
 };
-
-void put(std::vector<named_value>& out, std::string name, std::string value) {
-  out.push_back({std::move(name), std::move(value)});
-}
 
 }  // namespace
 
@@ -106,6 +107,14 @@ std::string attributes_as_json(const radius::packet& p, const radius::dictionary
   // Written by hand rather than through a JSON DOM: this runs for every Accounting-Request.
   std::vector<named_value> values;
   values.reserve(p.attributes.size());
+  std::deque<std::string> unknown_names;  // stable addresses for the names made up here
+  auto put = [&](std::string_view name, std::string value) {
+    values.push_back({name, std::move(value)});
+  };
+  auto put_unknown = [&](std::string name, radius::byte_view v) {
+    unknown_names.push_back(std::move(name));
+    values.push_back({unknown_names.back(), '"' + hex(v) + '"'});
+  };
   for (const auto& at : p.attributes) {
     if (at.type == radius::attr::message_authenticator) continue;
     if (at.type == radius::attr::vendor_specific && at.value.size() >= 4) {
@@ -117,18 +126,19 @@ std::string attributes_as_json(const radius::packet& p, const radius::dictionary
         for (const auto& v : *parts) {
           const auto* def = dict.find(v.vendor, v.type);
           if (def != nullptr && def->is_secret()) continue;
-          if (def != nullptr) put(values, def->name, json_value(*def, v.value));
-          else put(values, fmt::format("Vendor-{}-Attr-{}", v.vendor, v.type), '"' + hex(v.value) + '"');
+          if (def != nullptr) put(def->name, json_value(*def, v.value));
+          else put_unknown(fmt::format("Vendor-{}-Attr-{}", v.vendor, v.type), v.value);
         }
         continue;
       }
     }
     const auto* def = dict.find(0, at.type);
     if (def != nullptr && def->is_secret()) continue;
-    if (def != nullptr) put(values, def->name, json_value(*def, at.value));
-    else put(values, fmt::format("Attr-{}", at.type), '"' + hex(at.value) + '"');
+    if (def != nullptr) put(def->name, json_value(*def, at.value));
+    else put_unknown(fmt::format("Attr-{}", at.type), at.value);
   }
   std::string out = "{";
+  out.reserve(64 + values.size() * 32);
   std::vector<bool> done(values.size(), false);
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (done[i]) continue;

@@ -65,7 +65,8 @@ statement& statement::bind(int pos, const std::optional<std::int64_t>& v) {
   return v ? bind(pos, *v) : bind_null(pos);
 }
 statement& statement::bind_text(int pos, std::string_view v) {
-  sqlite3_bind_text(s_.get(), pos, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_text(s_.get(), pos, v.data(), static_cast<int>(v.size()),
+                    borrow_ ? SQLITE_STATIC : SQLITE_TRANSIENT);
   return *this;
 }
 statement& statement::bind_null(int pos) {

@@ -49,6 +49,8 @@ class statement {
   statement& bind(int pos, const std::optional<std::int64_t>& v);
   statement& bind_text(int pos, std::string_view v);  // empty text binds ''
   statement& bind_null(int pos);
+  // Text bound from now on is not copied: the caller keeps it alive until reset().
+  void borrow_text() noexcept { borrow_ = true; }
 
   // SQLITE_ROW, SQLITE_DONE, or an error code.
   int step();
@@ -67,6 +69,7 @@ class statement {
 
  private:
   std::unique_ptr<sqlite3_stmt, stmt_deleter> s_;
+  bool borrow_ = false;
 };
 
 sql_error last_error(sqlite3* db);

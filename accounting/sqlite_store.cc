@@ -6,6 +6,7 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -64,7 +65,7 @@ UPDATE sessions SET
   stopped_ms = CASE WHEN ?18 THEN ?4 ELSE stopped_ms END,
   terminate_cause = CASE WHEN ?18 THEN ?19 ELSE terminate_cause END,
   records = records + 1
-WHERE id = ?1)sql";
+WHERE id = ?1 AND nas = ?20 AND session_id = ?21)sql";
 
 constexpr std::string_view close_nas_sql = R"sql(
 UPDATE sessions SET state = 'closed', closed_by = ?2, stopped_ms = ?3,
@@ -171,6 +172,10 @@ class sqlite_store final : public store {
     };
     if (auto r = detail::exec(db->get(), "PRAGMA journal_mode = WAL"); !r) return fail(r.error());
     if (auto r = migrate(db->get()); !r) return fail(r.error());
+    // A page cache that holds the indexes' hot pages (64 MiB at most), and checkpoints every
+    // 16 MiB of WAL rather than every 4 MiB: fewer page reads, fewer checkpoint fsyncs.
+    if (auto r = detail::exec(db->get(), "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 4096"); !r)
+      return fail(r.error());
     const auto sync = cfg_.synchronous == sync_mode::full ? "FULL" : "NORMAL";
     if (auto r = detail::exec(db->get(), fmt::format("PRAGMA synchronous = {}", sync)); !r)
       return fail(r.error());
@@ -179,9 +184,12 @@ class sqlite_store final : public store {
                            {&insert_session_, insert_session_sql},
                            {&merge_session_, merge_session_sql},
                            {&close_nas_, close_nas_sql},
-                           {&insert_event_, insert_event_sql}}) {
+                           {&insert_event_, insert_event_sql},
+                           {&begin_, std::string_view("BEGIN IMMEDIATE")},
+                           {&commit_, std::string_view("COMMIT")}}) {
       auto s = statement::prepare(db->get(), sql);
       if (!s) return fail(s.error());
+      s->borrow_text();  // every bound string outlives its statement's step
       *st = std::move(*s);
     }
     db_ = std::move(*db);
@@ -190,7 +198,7 @@ class sqlite_store final : public store {
 
   void close() {
     for (auto* st : {&insert_record_, &find_session_, &insert_session_, &merge_session_,
-                     &close_nas_, &insert_event_})
+                     &close_nas_, &insert_event_, &begin_, &commit_})
       *st = statement();
     db_.reset();
   }
@@ -241,6 +249,7 @@ class sqlite_store final : public store {
       deliver(std::move(done), true);
       return;
     }
+    sessions_.clear();  // the rolled-back rows it may name are gone
     commit_failures_.fetch_add(1, std::memory_order_relaxed);
     records_failed_.fetch_add(records, std::memory_order_relaxed);
     events_lost_.fetch_add(events, std::memory_order_relaxed);
@@ -281,7 +290,11 @@ class sqlite_store final : public store {
       if (auto r = open(); !r) return r;
     }
     sqlite3* db = db_.get();
-    if (auto r = detail::exec(db, "BEGIN IMMEDIATE"); !r) return r;
+    if (begin_.step() != SQLITE_DONE) {
+      begin_.reset();
+      return unexpected(detail::last_error(db));
+    }
+    begin_.reset();
     for (auto& it : batch) {
       const bool ok = std::visit(
           [&](auto& v) {
@@ -297,10 +310,13 @@ class sqlite_store final : public store {
         return unexpected(std::move(e));
       }
     }
-    if (auto r = detail::exec(db, "COMMIT"); !r) {
+    if (commit_.step() != SQLITE_DONE) {
+      auto e = detail::last_error(db);
+      commit_.reset();
       (void)detail::exec(db, "ROLLBACK");
-      return r;
+      return unexpected(std::move(e));
     }
+    commit_.reset();
     return true;
   }
 
@@ -324,7 +340,8 @@ class sqlite_store final : public store {
     s.bind(20, static_cast<std::int64_t>(r.input_packets));
     s.bind(21, static_cast<std::int64_t>(r.output_packets)).bind(22, r.terminate_cause);
     s.bind(23, std::int64_t{r.delay_time}).bind(24, r.event_timestamp).bind(25, r.class_);
-    s.bind_text(26, r.attributes_json).bind_text(27, r.natural_key());
+    const auto key = r.natural_key();
+    s.bind_text(26, r.attributes_json).bind_text(27, key);
     if (!done(s)) return false;
     if (sqlite3_changes(db_.get()) == 0) {  // on file already: the NAS sent it again
       ++duplicates;
@@ -340,24 +357,40 @@ class sqlite_store final : public store {
       c.bind_text(1, nas)
           .bind_text(2, r.status_type == status::accounting_on ? "accounting-on" : "accounting-off")
           .bind(3, event);
+      sessions_.clear();  // states changed behind the cache
       return done(c);
     }
     const bool start = r.status_type == status::start;
     const bool stop = r.status_type == status::stop;
     if (r.session_id.empty() || (!start && !stop && r.status_type != status::interim_update))
       return true;  // no session to keep
-    auto& f = find_session_;
-    f.bind_text(1, nas).bind_text(2, r.session_id);
-    const int rc = f.step();
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    auto cache_key = nas;
+    cache_key += '\0';
+    cache_key += r.session_id;
+    auto cached = sessions_.find(cache_key);
+    if (cached == sessions_.end()) {
+      auto& f = find_session_;
+      f.bind_text(1, nas).bind_text(2, r.session_id);
+      const int rc = f.step();
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        f.reset();
+        return false;
+      }
+      session_state st;
+      if (rc == SQLITE_ROW) {
+        st.id = f.column_int(0);
+        st.open = f.column_text(1) == "open";
+        st.stopped = f.column_is_null(4) ? 0 : f.column_int(4);
+      }
       f.reset();
-      return false;
+      if (sessions_.size() >= max_cached_sessions) sessions_.clear();
+      cached = sessions_.emplace(std::move(cache_key), st).first;
     }
-    const bool found = rc == SQLITE_ROW;
-    const std::int64_t id = found ? f.column_int(0) : 0;
-    const bool open = found && f.column_text(1) == "open";
-    const std::int64_t stopped = found && !f.column_is_null(4) ? f.column_int(4) : 0;
-    f.reset();
+    auto& state = cached->second;
+    const bool found = state.id != 0;
+    const std::int64_t id = state.id;
+    const bool open = state.open;
+    const std::int64_t stopped = state.stopped;
     // When it began: the Start's time, else derived from the session time it reports.
     const time_ms began = start ? event : event - r.session_time.value_or(0) * 1000;
     bool merge = false;
@@ -368,8 +401,23 @@ class sqlite_store final : public store {
       // a new session of a reused id.
       merge = (stop ? began : event) <= stopped;
     }
-    if (merge) return merge_session(id, r, start, stop, began, event);
-    return insert_session(r, nas, stop, start ? event : began, event);
+    if (merge) {
+      if (!merge_session(id, r, nas, start, stop, began, event)) return false;
+      if (sqlite3_changes(db_.get()) == 0) {  // pruned meanwhile: start a row afresh
+        sessions_.erase(cached);
+        return update_sessions(r, nas, event);
+      }
+    } else {
+      if (!insert_session(r, nas, stop, start ? event : began, event)) return false;
+      state.id = sqlite3_last_insert_rowid(db_.get());
+      state.open = true;
+      state.stopped = 0;
+    }
+    if (stop) {
+      state.open = false;
+      state.stopped = std::max(state.stopped, event);
+    }
+    return true;
   }
 
   void bind_details(statement& s, const accounting_record& r, int first) {
@@ -378,7 +426,8 @@ class sqlite_store final : public store {
     s.bind(first + 5, r.nas_port_type).bind(first + 6, r.class_);
   }
 
-  bool merge_session(std::int64_t id, const accounting_record& r, bool start, bool stop,
+  bool merge_session(std::int64_t id, const accounting_record& r, const std::string& nas,
+                     bool start, bool stop,
                      time_ms began, time_ms event) {
     auto& m = merge_session_;
     m.bind(1, id).bind(2, std::int64_t{start}).bind(3, began).bind(4, event);
@@ -388,6 +437,7 @@ class sqlite_store final : public store {
     m.bind(9, static_cast<std::int64_t>(r.output_packets));
     bind_details(m, r, 10);
     m.bind(17, r.multi_session_id).bind(18, std::int64_t{stop}).bind(19, r.terminate_cause);
+    m.bind_text(20, nas).bind_text(21, r.session_id);
     return done(m);
   }
 
@@ -430,8 +480,17 @@ class sqlite_store final : public store {
   // The writer's own (only the writer touches them once it runs).
   detail::db_ptr db_;
   statement insert_record_, find_session_, insert_session_, merge_session_, close_nas_,
-      insert_event_;
+      insert_event_, begin_, commit_;
   int failures_in_a_row_ = 0;
+  // What the writer knows of recent sessions, so most records skip the lookup. Cleared when a
+  // transaction fails (its rows are gone) and by Accounting-On/Off; bounded.
+  struct session_state {
+    std::int64_t id = 0;  // 0: no row yet
+    bool open = false;
+    time_ms stopped = 0;
+  };
+  static constexpr std::size_t max_cached_sessions = 100000;
+  std::unordered_map<std::string, session_state> sessions_;
   std::chrono::steady_clock::time_point last_failure_log_{};
 
   std::atomic<bool> healthy_{true};

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "accounting/maintenance.h"
 #include "accounting/sqlite.h"
 #include "radius/dictionary.h"
 
@@ -299,4 +300,33 @@ TEST_CASE("authentication events are stored with their decision") {
   reader r(t.file());
   CHECK(r.text("SELECT user_name || ',' || packet_type || ',' || reason || ',' || np FROM "
                "auth_events") == "alice,3,48,VPN Users");
+}
+
+TEST_CASE("an id the NAS reuses after its session ended starts a new session row") {
+  temp_db t;
+  {
+    writer w(t.file());
+    CHECK(w.submit(request(status::start, "s1", 0, 1'800'000'000u)));
+    CHECK(w.submit(request(status::stop, "s1", 100, 1'800'000'100u)));
+    CHECK(w.submit(request(status::start, "s1", 0, 1'800'000'500u)));
+    w.wait();
+  }
+  reader r(t.file());
+  CHECK(r.text("SELECT group_concat(state) FROM (SELECT state FROM sessions ORDER BY id)") == "closed,open");
+}
+
+TEST_CASE("a session pruned while the writer runs is made again by its next record") {
+  temp_db t;
+  writer w(t.file());
+  CHECK(w.submit(request(status::start, "s1", 0, 1'800'000'000u)));
+  CHECK(w.submit(request(status::stop, "s1", 10, 1'800'000'010u)));
+  w.wait();
+  const auto pruned = prune(t.file(), 1'800'000'020'000, false);  // the writer remembers s1
+  REQUIRE(pruned);
+  CHECK(pruned->sessions == 1);
+  CHECK(w.submit(request(status::interim_update, "s1", 5, 1'800'000'005u)));  // late
+  w.wait();
+  CHECK(w.failed == 0);
+  reader r(t.file());
+  CHECK(r.integer("SELECT count(*) FROM sessions WHERE session_id = 's1'") == 1);
 }
