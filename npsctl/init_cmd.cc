@@ -21,6 +21,8 @@ struct init_options {
   config_options cfg;
   std::vector<std::string> listen;
   std::string users_file = "users.json";
+  std::string accounting_database = "accounting.db";
+  bool no_accounting = false;
   std::optional<std::string> control_socket;
   std::optional<std::string> time_zone;
   bool force = false;
@@ -71,6 +73,8 @@ ordered_json initial_document(const init_options& o) {
   doc["directory"] = ordered_json::object();
   doc["directory"]["backend"] = "local";
   doc["directory"]["users_file"] = o.users_file;
+  // As NPS, which logs accounting locally out of the box: stored and acknowledged.
+  if (!o.no_accounting) doc["accounting"] = ordered_json{{"database", o.accounting_database}};
   doc["connection_request_policies"] = ordered_json::array({default_crp()});
   doc["network_policies"] = ordered_json::array();
   return doc;
@@ -92,6 +96,12 @@ void add_init_command(CLI::App& app) {
   cmd->add_option("--users-file", o->users_file,
                   "Local user file (relative: to the configuration's directory)")
       ->capture_default_str();
+  cmd->add_option("--accounting-database", o->accounting_database,
+                  "SQLite file for accounting and authentication events (relative: to the "
+                  "configuration's directory)")
+      ->capture_default_str();
+  cmd->add_flag("--no-accounting", o->no_accounting,
+                "No accounting section: Accounting-Requests are not acknowledged");
   cmd->add_option("--control-socket", o->control_socket,
                   "Unix socket where npsd takes commands from npsctl (npsctl reload)");
   cmd->add_option("--time-zone", o->time_zone,

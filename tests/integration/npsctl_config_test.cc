@@ -91,6 +91,7 @@ TEST_CASE("npsctl init writes a minimal valid configuration, 0600, and refuses t
     {"type": "acct", "address": "0.0.0.0", "port": 1813}])"));
   CHECK(d.at("clients") == json::array());
   CHECK(d.at("directory") == json::parse(R"({"backend": "local", "users_file": "users.json"})"));
+  CHECK(d.at("accounting") == json::parse(R"({"database": "accounting.db"})"));
   CHECK(d.at("connection_request_policies") == json::parse(R"([{
     "name": "Use Windows authentication for all users", "order": 1, "enabled": true,
     "conditions": {}, "action": "authenticate"}])"));
