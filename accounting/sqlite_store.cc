@@ -209,7 +209,19 @@ class sqlite_store final : public store {
     for (;;) {
       {
         std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        // While failing and idle, a probe each second finds out when the database is back,
+        // so healthy() recovers even when nothing is being written (requests discarded under
+        // discard_requests_when_logging_fails bring no records).
+        while (!stopping_ && queue_.empty()) {
+          if (healthy_.load()) {
+            cv_.wait(lock);
+          } else if (!cv_.wait_for(lock, std::chrono::seconds(1),
+                                   [&] { return stopping_ || !queue_.empty(); })) {
+            lock.unlock();
+            probe();
+            lock.lock();
+          }
+        }
         if (queue_.empty()) return;  // stopping, and everything is committed
         // Group commit: what arrives within the window shares the transaction.
         if (cfg_.batch_max_delay.count() > 0 && queue_.size() < cfg_.batch_max_records && !stopping_)
@@ -243,9 +255,7 @@ class sqlite_store final : public store {
       records_duplicate_.fetch_add(duplicates, std::memory_order_relaxed);
       events_stored_.fetch_add(events, std::memory_order_relaxed);
       if (batch.size() > largest_batch_.load()) largest_batch_.store(batch.size());
-      if (!healthy_.exchange(true))
-        say(store_log_level::info, "accounting database writable again: acknowledging records");
-      failures_in_a_row_ = 0;
+      mark_healthy();
       deliver(std::move(done), true);
       return;
     }
@@ -274,6 +284,19 @@ class sqlite_store final : public store {
     const auto pause = std::chrono::milliseconds(std::min(10 << std::min(failures_in_a_row_, 6), 500));
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, pause, [&] { return stopping_; });
+  }
+
+  // An empty write transaction: succeeds once the database takes writes again.
+  void probe() {
+    std::vector<item> none;
+    std::uint64_t duplicates = 0;
+    if (transaction(none, duplicates)) mark_healthy();
+  }
+
+  void mark_healthy() {
+    if (!healthy_.exchange(true))
+      say(store_log_level::info, "accounting database writable again: acknowledging records");
+    failures_in_a_row_ = 0;
   }
 
   void deliver(std::vector<store::completion> done, bool stored) {

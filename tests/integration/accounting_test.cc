@@ -89,6 +89,35 @@ bool is_response_to(const radius::bytes& reply, const radius::bytes& request) {
   return radius::verify_response(reply, auth, secret, false) == radius::verify_result::ok;
 }
 
+// The sqlite3 shell takes the database's write lock and keeps it until destroyed.
+class db_locker {
+ public:
+  db_locker(const fs::path& db, const fs::path& dir) : marker_(dir / "locked") {
+    p_ = ::popen(("sqlite3 " + shell_quote(db.string()) + " > " + shell_quote(marker_.string())).c_str(), "w");
+    REQUIRE(p_ != nullptr);
+    std::fputs("BEGIN EXCLUSIVE;\nSELECT 'locked';\n", p_);
+    std::fflush(p_);
+    for (int i = 0; i < 200 && read_file(marker_).find("locked") == std::string::npos; ++i)
+      std::this_thread::sleep_for(10ms);
+    REQUIRE(read_file(marker_).find("locked") != std::string::npos);
+  }
+  ~db_locker() {
+    std::fputs("COMMIT;\n", p_);
+    ::pclose(p_);
+  }
+  db_locker(const db_locker&) = delete;
+  db_locker& operator=(const db_locker&) = delete;
+
+ private:
+  fs::path marker_;
+  FILE* p_ = nullptr;
+};
+
+command_result radtest(const accounting_fixture& f) {
+  return run("printf 'User-Name = alice\\nUser-Password = alice-password\\nMessage-Authenticator = 0x00\\n' | "
+             "radclient -x -t 1 -r 1 127.0.0.1:" + std::to_string(f.npsd->auth_port) + " auth " + secret);
+}
+
 }  // namespace
 
 TEST_CASE("start, interim and stop make one closed session; the Class of the Accept is in the rows") {
@@ -164,16 +193,7 @@ TEST_CASE("a duplicate is stored once: a retransmission and a late resend after 
 TEST_CASE("while another process locks the database nothing is acknowledged; afterwards all is") {
   accounting_fixture f;
   CHECK(acknowledged(f.acct("User-Name = alice\\nAcct-Status-Type = Start\\nAcct-Session-Id = before\\n")));
-  // The sqlite3 shell takes the write lock and keeps it until told to commit.
-  const auto marker = f.dir.path / "locked";
-  FILE* locker = ::popen(("sqlite3 " + shell_quote(f.db.string()) + " > " + shell_quote(marker.string())).c_str(), "w");
-  REQUIRE(locker != nullptr);
-  std::fputs("BEGIN EXCLUSIVE;\nSELECT 'locked';\n", locker);
-  std::fflush(locker);
-  for (int i = 0; i < 200 && read_file(marker).find("locked") == std::string::npos; ++i)
-    std::this_thread::sleep_for(10ms);
-  REQUIRE(read_file(marker).find("locked") != std::string::npos);
-
+  auto locker = std::make_unique<db_locker>(f.db, f.dir.path);
   udp_client c;
   std::vector<radius::bytes> sent;
   for (int i = 0; i < 20; ++i) {
@@ -183,8 +203,7 @@ TEST_CASE("while another process locks the database nothing is acknowledged; aft
   CHECK_FALSE(c.receive(1500ms));  // no Accounting-Response while failing
   CHECK(f.npsd->wait_for_log("accounting database failing"));
 
-  std::fputs("COMMIT;\n", locker);
-  ::pclose(locker);
+  locker.reset();
   // The NAS retransmits: now every record is stored and acknowledged.
   std::set<int> answered;
   for (int round = 0; round < 5 && answered.size() < sent.size(); ++round) {
@@ -246,4 +265,47 @@ TEST_CASE("SIGKILL under accounting load loses no acknowledged record") {
   CHECK(acked.size() >= 3000);
   CHECK(missing == 0);
   CHECK(f.sql("PRAGMA integrity_check") == "ok");
+}
+
+TEST_CASE("discard_requests_when_logging_fails: no Access-Accept while the store fails, then again") {
+  accounting_fixture f(R"(, "discard_requests_when_logging_fails": true)");
+  CHECK(radtest(f).output.find("Received Access-Accept") != std::string::npos);
+  {
+    db_locker lock(f.db, f.dir.path);
+    udp_client c;
+    c.send(f.npsd->acct_port, accounting_request(1, "while-locked"));
+    CHECK_FALSE(c.receive(1000ms));
+    REQUIRE(f.npsd->wait_for_log("accounting database failing"));
+    const auto r = radtest(f);
+    CHECK_MESSAGE(r.output.find("Received Access") == std::string::npos, r.output);
+    CHECK(f.npsd->wait_for_log("discard_requests_when_logging_fails"));
+  }
+  // Released: the store notices by itself (no record needs to arrive) and answers again.
+  REQUIRE(f.npsd->wait_for_log("accounting database writable again"));
+  CHECK(radtest(f).output.find("Received Access-Accept") != std::string::npos);
+  for (int i = 0; i < 100 && f.sql("SELECT count(*) FROM auth_events") != "2"; ++i)
+    std::this_thread::sleep_for(20ms);
+  CHECK(f.sql("SELECT count(*) FROM auth_events WHERE packet_type = 2") == "2");
+}
+
+TEST_CASE("npsctl accounting prune deletes old rows next to a running npsd, which keeps storing") {
+  accounting_fixture f;
+  for (int i = 0; i < 3; ++i)
+    CHECK(acknowledged(f.acct("User-Name = alice\\nAcct-Status-Type = Stop\\nAcct-Session-Time = 60\\n"
+                              "Acct-Session-Id = old-" + std::to_string(i) + "\\n")));
+  const std::string ctl = std::string(NPSCTL_BINARY) + " accounting prune --config " + shell_quote(f.config.string());
+  auto r = run(ctl + " --older-than 1d --dry-run");
+  CHECK_MESSAGE(r.output.find("would delete") != std::string::npos, r.output);
+  std::this_thread::sleep_for(1100ms);
+  r = run(ctl + " --older-than 1s --json");
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  const auto j = nlohmann::json::parse(r.output);
+  CHECK(j.at("accounting") == 3);
+  CHECK(j.at("sessions") == 3);
+  CHECK(f.sql("SELECT count(*) FROM accounting") == "0");
+  CHECK(acknowledged(f.acct("User-Name = alice\\nAcct-Status-Type = Start\\nAcct-Session-Id = new-1\\n")));
+  CHECK(f.sql("SELECT count(*) FROM accounting") == "1");
+  r = run(ctl + " --older-than soon");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("--older-than") != std::string::npos);
 }
