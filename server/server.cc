@@ -299,6 +299,13 @@ int server::run() {
   for (auto& t : threads) t.join();
   compute.stop();
   compute.join();
+  // The store commits what is still queued (records past the grace period) and posts their
+  // completions; they run here, while the sockets and the handler still exist, so what was
+  // committed is acknowledged and nothing outlives what it refers to.
+  store_ = nullptr;
+  store.reset();
+  io.restart();
+  io.poll();
   listeners.clear();
   control.reset();
   if (!opts_.ready_file.empty()) {

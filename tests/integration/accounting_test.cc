@@ -309,3 +309,15 @@ TEST_CASE("npsctl accounting prune deletes old rows next to a running npsd, whic
   CHECK(r.exit_code == 2);
   CHECK(r.output.find("--older-than") != std::string::npos);
 }
+
+TEST_CASE("SIGTERM while another process locks the database exits 0 and acknowledges nothing") {
+  accounting_fixture f;
+  db_locker lock(f.db, f.dir.path);
+  udp_client c;
+  for (int i = 0; i < 5; ++i)
+    c.send(f.npsd->acct_port, accounting_request(static_cast<std::uint8_t>(i), "stuck-" + std::to_string(i)));
+  REQUIRE(f.npsd->wait_for_log("accounting database failing"));
+  CHECK(f.npsd->terminate(std::chrono::seconds(20)) == 0);
+  CHECK_FALSE(c.receive(100ms));  // nothing was stored, so nothing acknowledged
+  CHECK(f.npsd->log().find("npsd stopped") != std::string::npos);
+}
