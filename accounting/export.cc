@@ -33,7 +33,15 @@ std::vector<int> column_indices(const detail::statement& s, const Names& names) 
 
 // ---- CSV (RFC 4180) ----
 
-void put_csv_field(std::string& line, std::string_view v) {
+// Text that a spreadsheet would run as a formula (=, +, -, @ first) is prefixed with an
+// apostrophe: user names come from the network.
+void put_csv_field(std::string& line, std::string_view v, bool text = false) {
+  std::string guarded;
+  if (text && !v.empty() && std::string_view("=+-@\t\r").find(v.front()) != std::string_view::npos) {
+    guarded = "'";
+    guarded += v;
+    v = guarded;
+  }
   if (v.find_first_of(",\"\r\n") == std::string_view::npos) {
     line += v;
     return;
@@ -69,7 +77,7 @@ class csv_writer {
     for (int i = 0; i < s.column_count(); ++i) {
       if (!exported_column(s.column_name(i))) continue;
       line += ',';
-      put_csv_field(line, s.column_text(i));
+      put_csv_field(line, s.column_text(i), s.column_type(i) == SQLITE_TEXT);
     }
     out_ << line << "\r\n";
     return static_cast<bool>(out_);

@@ -1,6 +1,7 @@
 #include "accounting/maintenance.h"
 
 #include <array>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -97,10 +98,20 @@ expected<prune_result, std::string> prune(const std::filesystem::path& db, time_
     }
   }
   if (!dry_run) {
-    // Freed pages go back to the file system (auto_vacuum = INCREMENTAL), and the WAL is
-    // folded in so its size drops too.
-    if (!detail::exec(conn->get(), "PRAGMA incremental_vacuum")) return fail("reclaiming space");
-    (void)detail::exec(conn->get(), "PRAGMA wal_checkpoint(TRUNCATE)");
+    // Freed pages go back to the file system (auto_vacuum = INCREMENTAL).
+    // In steps of 4 MiB, each its own transaction, so npsd's writer waits for one at most.
+    // (A file made without auto_vacuum keeps its free pages for reuse instead.)
+    std::int64_t left = std::numeric_limits<std::int64_t>::max();
+    for (;;) {
+      auto free = statement::prepare(conn->get(), "PRAGMA freelist_count");
+      if (!free || free->step() != SQLITE_ROW) return fail("reclaiming space");
+      const auto now = free->column_int(0);
+      if (now == 0 || now >= left) break;  // done, or nothing more can be handed back
+      left = now;
+      if (!detail::exec(conn->get(), "PRAGMA incremental_vacuum(1024)")) return fail("reclaiming space");
+    }
+    // Folds the WAL into the file (which shrinks) without blocking the writer.
+    (void)detail::exec(conn->get(), "PRAGMA wal_checkpoint(PASSIVE)");
   }
   conn->reset();
   r.bytes_after = size_of(db);

@@ -55,7 +55,7 @@ std::optional<std::int64_t> uint_of(const radius::packet& p, std::uint8_t type) 
 
 std::string text_of(const radius::packet& p, std::uint8_t type) {
   const auto* at = p.find(type);
-  return at != nullptr ? std::string(at->as_string()) : std::string();
+  return at != nullptr ? safe_text(at->as_string()) : std::string();
 }
 
 bool is_number_type(radius::attr_type t) {
@@ -96,6 +96,41 @@ struct named_value {
 };
 
 }  // namespace
+
+std::string safe_text(std::string_view v) {
+  constexpr std::string_view replacement = "\xEF\xBF\xBD";  // U+FFFD
+  std::string out;
+  out.reserve(v.size());
+  for (std::size_t i = 0; i < v.size();) {
+    const auto c = static_cast<unsigned char>(v[i]);
+    if (c < 0x80) {
+      if (c < 0x20 || c == 0x7f) out += replacement;
+      else out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    // The length of a well-formed sequence (RFC 3629: no overlongs, no surrogates, <= U+10FFFF).
+    std::size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    bool ok = n != 0 && i + n <= v.size();
+    for (std::size_t k = 1; ok && k < n; ++k)
+      ok = (static_cast<unsigned char>(v[i + k]) & 0xC0) == 0x80;
+    if (ok && n >= 3) {
+      const auto c1 = static_cast<unsigned char>(v[i + 1]);
+      if (c == 0xE0 && c1 < 0xA0) ok = false;   // overlong
+      if (c == 0xED && c1 >= 0xA0) ok = false;  // surrogate
+      if (c == 0xF0 && c1 < 0x90) ok = false;   // overlong
+      if (c == 0xF4 && c1 >= 0x90) ok = false;  // above U+10FFFF
+    }
+    if (!ok) {
+      out += replacement;
+      ++i;
+      continue;
+    }
+    out.append(v.substr(i, n));
+    i += n;
+  }
+  return out;
+}
 
 std::string class_text(radius::byte_view v) {
   for (auto b : v)
@@ -177,17 +212,17 @@ time_ms accounting_record::event_time() const {
   return received - std::int64_t{delay_time} * 1000;
 }
 
-std::string accounting_record::natural_key() const {
-  // A retransmission differs only in Acct-Delay-Time (and so in arrival time). Session
-  // records are told apart by what they report; Accounting-On/Off carry no session, so
-  // their time (to the second) tells one reboot from the next.
-  const bool on_off = status_type == status::accounting_on || status_type == status::accounting_off;
-  std::int64_t when = 0;
-  if (event_timestamp) when = *event_timestamp;
-  else if (on_off) when = event_time() / 1000;
-  return fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}", nas(), session_id, status_type, when,
-                     session_time.value_or(-1), input_octets, output_octets, input_packets,
-                     output_packets);
+std::string accounting_record::natural_key(int bucket_offset) const {
+  // A retransmission differs only in Acct-Delay-Time (and so in arrival time), which the
+  // derived event time takes out to within a second or two.
+  constexpr std::int64_t bucket_ms = 30'000;
+  const auto when = event_timestamp
+                        ? fmt::format("t{}", *event_timestamp)
+                        : fmt::format("b{}", event_time() / bucket_ms + bucket_offset);
+  return fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", client, nas(), session_id,
+                     status_type, when, session_time.value_or(-1), input_octets, output_octets,
+                     input_packets, output_packets, user_name, calling_station_id,
+                     nas_port.value_or(-1), framed_ip);
 }
 
 accounting_record record_from_request(const radius::packet& p, const radius::dictionary& dict,

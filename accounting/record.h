@@ -54,8 +54,13 @@ struct accounting_record {
   // When it happened: Event-Timestamp when sent, else its arrival less Acct-Delay-Time.
   time_ms event_time() const;
   // Identical for a record and its retransmissions (whatever their Acct-Delay-Time), different
-  // for any two records a NAS means as distinct.
-  std::string natural_key() const;
+  // for records a NAS means as distinct: the client, the NAS, the session, the status type,
+  // what the record reports, and when. The time is the Event-Timestamp when sent (stable
+  // across retransmissions); else the derived event time in 30-second buckets, `bucket_offset`
+  // naming a neighbouring bucket (a resend may fall just across a boundary: the store looks
+  // at both neighbours before it inserts).
+  std::string natural_key(int bucket_offset = 0) const;
+  bool has_exact_time() const noexcept { return event_timestamp.has_value(); }
 };
 
 // Takes the fields out of a (verified) Accounting-Request. Pure: never fails; a field whose
@@ -70,6 +75,10 @@ accounting_record record_from_request(const radius::packet& p, const radius::dic
 // "Vendor-V-Attr-N" with 0x-hex values. Hidden and secret attributes and
 // Message-Authenticator are left out.
 std::string attributes_as_json(const radius::packet& p, const radius::dictionary& dict);
+
+// Text from the network made safe to store and show: invalid UTF-8 and control characters
+// become U+FFFD, so no export, page or terminal gets bytes it cannot take.
+std::string safe_text(std::string_view v);
 
 // A Class value as text: as is when printable ASCII, else 0x-hex.
 std::string class_text(radius::byte_view v);

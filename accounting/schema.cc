@@ -68,7 +68,8 @@ CREATE TABLE sessions (
   output_packets     INTEGER NOT NULL DEFAULT 0,
   terminate_cause    INTEGER,
   state              TEXT NOT NULL CHECK (state IN ('open', 'closed')),
-  closed_by          TEXT CHECK (closed_by IN ('stop', 'accounting-on', 'accounting-off')),
+  -- superseded: a new Start of the same id came while it was open (its Stop was lost)
+  closed_by          TEXT CHECK (closed_by IN ('stop', 'accounting-on', 'accounting-off', 'superseded')),
   start_seen         INTEGER NOT NULL DEFAULT 0,
   records            INTEGER NOT NULL DEFAULT 0
 );

@@ -32,8 +32,11 @@ INSERT OR IGNORE INTO accounting (time_ms, event_ms, client, client_address, nas
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
   ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27))sql";
 
+constexpr std::string_view find_key_sql = R"sql(
+SELECT 1 FROM accounting WHERE natural_key IN (?1, ?2) LIMIT 1)sql";
+
 constexpr std::string_view find_session_sql = R"sql(
-SELECT id, state, closed_by, started_ms, stopped_ms FROM sessions
+SELECT id, state, closed_by, started_ms, stopped_ms, start_seen, updated_ms FROM sessions
 WHERE nas = ?1 AND session_id = ?2 ORDER BY id DESC LIMIT 1)sql";
 
 constexpr std::string_view insert_session_sql = R"sql(
@@ -71,6 +74,12 @@ constexpr std::string_view close_nas_sql = R"sql(
 UPDATE sessions SET state = 'closed', closed_by = ?2, stopped_ms = ?3,
   updated_ms = max(updated_ms, ?3)
 WHERE nas = ?1 AND state = 'open' AND started_ms <= ?3)sql";
+
+// An open session whose Stop never came, replaced by a new Start of the same id: it ends when
+// it was last heard of.
+constexpr std::string_view supersede_sql = R"sql(
+UPDATE sessions SET state = 'closed', closed_by = 'superseded', stopped_ms = updated_ms
+WHERE id = ?1)sql";
 
 constexpr std::string_view insert_event_sql = R"sql(
 INSERT INTO auth_events (time_ms, client, client_address, nas_ip, nas_identifier, user_name,
@@ -145,9 +154,13 @@ class sqlite_store final : public store {
 
  private:
   bool enqueue(item it) {
+    const bool event = std::holds_alternative<auth_event>(it);
     {
       std::lock_guard lock(mu_);
       if (queue_.size() >= cfg_.queue_max_records || stopping_) return false;
+      // Events may take half the queue: an Access-Reject flood cannot crowd accounting out.
+      if (event && events_queued_ >= cfg_.queue_max_records / 2) return false;
+      events_queued_ += event ? 1 : 0;
       queue_.push_back(std::move(it));
       depth_.store(queue_.size(), std::memory_order_relaxed);
     }
@@ -170,8 +183,9 @@ class sqlite_store final : public store {
       e.message = fmt::format("{}: {}", cfg_.database.string(), e.message);
       return unexpected(std::move(e));
     };
-    if (auto r = detail::exec(db->get(), "PRAGMA journal_mode = WAL"); !r) return fail(r.error());
+    // Migrations first: a new file's auto_vacuum must be set before WAL mode writes page 1.
     if (auto r = migrate(db->get()); !r) return fail(r.error());
+    if (auto r = detail::exec(db->get(), "PRAGMA journal_mode = WAL"); !r) return fail(r.error());
     // A page cache that holds the indexes' hot pages (64 MiB at most), and checkpoints every
     // 16 MiB of WAL rather than every 4 MiB: fewer page reads, fewer checkpoint fsyncs.
     if (auto r = detail::exec(db->get(), "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 4096"); !r)
@@ -181,6 +195,8 @@ class sqlite_store final : public store {
       return fail(r.error());
     for (auto [st, sql] : {std::pair{&insert_record_, insert_record_sql},
                            {&find_session_, find_session_sql},
+                           {&find_key_, find_key_sql},
+                           {&supersede_, supersede_sql},
                            {&insert_session_, insert_session_sql},
                            {&merge_session_, merge_session_sql},
                            {&close_nas_, close_nas_sql},
@@ -197,8 +213,8 @@ class sqlite_store final : public store {
   }
 
   void close() {
-    for (auto* st : {&insert_record_, &find_session_, &insert_session_, &merge_session_,
-                     &close_nas_, &insert_event_, &begin_, &commit_})
+    for (auto* st : {&insert_record_, &find_session_, &find_key_, &supersede_, &insert_session_,
+                     &merge_session_, &close_nas_, &insert_event_, &begin_, &commit_})
       *st = statement();
     db_.reset();
   }
@@ -230,6 +246,7 @@ class sqlite_store final : public store {
         const auto n = std::min(queue_.size(), cfg_.batch_max_records);
         std::move(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n),
                   std::back_inserter(batch));
+        for (const auto& it : batch) events_queued_ -= std::holds_alternative<auth_event>(it) ? 1 : 0;
         queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
         depth_.store(queue_.size(), std::memory_order_relaxed);
       }
@@ -364,6 +381,24 @@ class sqlite_store final : public store {
     s.bind(21, static_cast<std::int64_t>(r.output_packets)).bind(22, r.terminate_cause);
     s.bind(23, std::int64_t{r.delay_time}).bind(24, r.event_timestamp).bind(25, r.class_);
     const auto key = r.natural_key();
+    if (!r.has_exact_time()) {
+      // Without Event-Timestamp the time is bucketed: a resend may sit in a neighbour bucket.
+      const auto before = r.natural_key(-1);
+      const auto after = r.natural_key(1);
+      auto& q = find_key_;
+      q.bind_text(1, before).bind_text(2, after);
+      const int rc = q.step();
+      q.reset();
+      if (rc == SQLITE_ROW) {
+        s.reset();
+        ++duplicates;
+        return true;
+      }
+      if (rc != SQLITE_DONE) {
+        s.reset();
+        return false;
+      }
+    }
     s.bind_text(26, r.attributes_json).bind_text(27, key);
     if (!done(s)) return false;
     if (sqlite3_changes(db_.get()) == 0) {  // on file already: the NAS sent it again
@@ -404,6 +439,8 @@ class sqlite_store final : public store {
         st.id = f.column_int(0);
         st.open = f.column_text(1) == "open";
         st.stopped = f.column_is_null(4) ? 0 : f.column_int(4);
+        st.start_seen = f.column_int(5) != 0;
+        st.updated = f.column_int(6);
       }
       f.reset();
       if (sessions_.size() >= max_cached_sessions) sessions_.clear();
@@ -418,11 +455,20 @@ class sqlite_store final : public store {
     const time_ms began = start ? event : event - r.session_time.value_or(0) * 1000;
     bool merge = false;
     if (found && open) {
-      merge = true;
-    } else if (found) {  // closed: this record belongs to it, or the NAS reused the id
-      // A Stop after Accounting-On is the real end; one of a session begun after the close is
-      // a new session of a reused id.
-      merge = (stop ? began : event) <= stopped;
+      // A second Start, later than anything the open session reported: its Stop was lost and
+      // the NAS reused the id (say, after a restart without Accounting-On).
+      if (start && state.start_seen && event > state.updated) {
+        auto& c = supersede_;
+        c.bind(1, id);
+        if (!done(c)) return false;
+      } else {
+        merge = true;
+      }
+    } else if (found) {
+      // Closed: the record belongs to it when it began before the close (a late Start or
+      // Interim-Update, a Stop after Accounting-On giving the real end); else the NAS reused
+      // the id for a new session.
+      merge = began <= stopped;
     }
     if (merge) {
       if (!merge_session(id, r, nas, start, stop, began, event)) return false;
@@ -430,11 +476,15 @@ class sqlite_store final : public store {
         sessions_.erase(cached);
         return update_sessions(r, nas, event);
       }
+      state.updated = std::max(state.updated, event);
+      state.start_seen = state.start_seen || start;
     } else {
       if (!insert_session(r, nas, stop, start ? event : began, event)) return false;
       state.id = sqlite3_last_insert_rowid(db_.get());
       state.open = true;
       state.stopped = 0;
+      state.updated = event;
+      state.start_seen = start;
     }
     if (stop) {
       state.open = false;
@@ -497,20 +547,23 @@ class sqlite_store final : public store {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<item> queue_;
+  std::size_t events_queued_ = 0;
   bool stopping_ = false;
   std::thread writer_;
 
   // The writer's own (only the writer touches them once it runs).
   detail::db_ptr db_;
-  statement insert_record_, find_session_, insert_session_, merge_session_, close_nas_,
-      insert_event_, begin_, commit_;
+  statement insert_record_, find_session_, find_key_, supersede_, insert_session_, merge_session_,
+      close_nas_, insert_event_, begin_, commit_;
   int failures_in_a_row_ = 0;
   // What the writer knows of recent sessions, so most records skip the lookup. Cleared when a
   // transaction fails (its rows are gone) and by Accounting-On/Off; bounded.
   struct session_state {
     std::int64_t id = 0;  // 0: no row yet
     bool open = false;
+    bool start_seen = false;
     time_ms stopped = 0;
+    time_ms updated = 0;
   };
   static constexpr std::size_t max_cached_sessions = 100000;
   std::unordered_map<std::string, session_state> sessions_;

@@ -220,7 +220,7 @@ void add_sessions(CLI::App& parent) {
     });
     if (!n) throw command_error(exit_failure, n.error());
     if (o->db.cfg.json) {
-      fmt::print("{}\n", list.dump(2));
+      fmt::print("{}\n", list.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
       return;
     }
     print_table(rows);

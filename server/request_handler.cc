@@ -155,7 +155,8 @@ void request_handler::handle(std::shared_ptr<const runtime> rt, datagram d, repl
 }
 
 void request_handler::start_accounting(std::shared_ptr<exchange> x) {
-  if (store_ == nullptr) {
+  auto* store = store_.load();
+  if (store == nullptr) {
     // RFC 2866 2: a server must not acknowledge what it has not recorded.
     counters_.accounting_not_stored.fetch_add(1, std::memory_order_relaxed);
     drop_limited("accounting not acknowledged: no accounting store is configured", x->d,
@@ -165,7 +166,7 @@ void request_handler::start_accounting(std::shared_ptr<exchange> x) {
   auto record = accounting::record_from_request(x->req, *x->rt->cfg->dict, x->client->name,
                                                 x->d.address.to_string(), unix_ms_now());
   auto* raw = x.get();
-  const bool queued = store_->submit(std::move(record), [this, x](bool stored) {
+  const bool queued = store->submit(std::move(record), [this, x](bool stored) {
     // Not stored: no response, so the NAS retries (the exchange forgets its cache entry).
     if (!stored) counters_.accounting_not_stored.fetch_add(1, std::memory_order_relaxed);
     else finish(*x, code::accounting_response, reason::success);
@@ -280,9 +281,10 @@ void request_handler::authorize(std::shared_ptr<exchange> x) {
 void request_handler::finish(exchange& x, code c, reason why, std::string_view detail,
                              const policy::np_decision* granted) {
   const bool decision = c == code::access_accept || c == code::access_reject;
-  if (decision && x.req.code != code::status_server && store_ != nullptr &&
+  auto* store = store_.load();
+  if (decision && x.req.code != code::status_server && store != nullptr &&
       store_cfg_.log_authentication && store_cfg_.discard_requests_when_logging_fails &&
-      !store_->healthy()) {
+      !store->healthy()) {
     // NPS's "if logging fails, discard connection requests".
     counters_.discarded_logging_failed.fetch_add(1, std::memory_order_relaxed);
     discard(x, "the authentication log is failing (discard_requests_when_logging_fails)");
@@ -374,16 +376,17 @@ void request_handler::finish(exchange& x, code c, reason why, std::string_view d
 
 void request_handler::log_auth_event(const exchange& x, code c, reason why,
                                      std::string_view class_value, std::int64_t latency_us) {
-  if (store_ == nullptr || !store_cfg_.log_authentication) return;
+  auto* store = store_.load();
+  if (store == nullptr || !store_cfg_.log_authentication) return;
   accounting::auth_event e;
   e.time = unix_ms_now();
   e.client = x.client->name;
   e.client_address = x.d.address.to_string();
   accounting::fill_request_fields(e, x.req);
-  e.user_name = x.user;
-  e.identity = !x.authenticated_identity.empty() ? x.authenticated_identity
-               : !x.mapped_user.empty()          ? x.mapped_user
-                                                 : x.user;
+  e.user_name = accounting::safe_text(x.user);
+  e.identity = accounting::safe_text(!x.authenticated_identity.empty() ? x.authenticated_identity
+                                     : !x.mapped_user.empty()          ? x.mapped_user
+                                                                       : x.user);
   e.packet_type = c == code::access_accept ? 2 : 3;
   e.reason = static_cast<int>(policy::reason_number(why));
   if (x.crp != nullptr) e.crp = x.crp->name;
@@ -399,7 +402,7 @@ void request_handler::log_auth_event(const exchange& x, code c, reason why,
   }
   e.class_ = class_value;
   e.latency_us = latency_us;
-  (void)store_->log(std::move(e));  // a full queue counts it as lost; never waits
+  (void)store->log(std::move(e));  // a full queue counts it as lost; never waits
 }
 
 void request_handler::log_decision(const exchange& x, std::string_view result, reason why,

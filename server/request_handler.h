@@ -40,9 +40,10 @@ class request_handler {
 
   // The accounting store (null: Accounting-Requests are not acknowledged) and its settings.
   // Set before the first request; the store outlives the handler's requests.
+  // Cleared (set to null) before the store goes; a request finishing late then logs nothing.
   void set_store(accounting::store* s, const accounting::store_config& cfg) {
-    store_ = s;
-    store_cfg_ = cfg;
+    if (s != nullptr) store_cfg_ = cfg;
+    store_.store(s);
   }
 
   // Requests accepted for processing and not yet finished.
@@ -75,7 +76,7 @@ class request_handler {
   log_limiter limiter_;
   std::atomic<std::size_t> in_flight_{0};
   eap::conversation_table conversations_;
-  accounting::store* store_ = nullptr;
+  std::atomic<accounting::store*> store_{nullptr};
   accounting::store_config store_cfg_;
 
  public:

@@ -302,7 +302,10 @@ int server::run() {
   // The store commits what is still queued (records past the grace period) and posts their
   // completions; they run here, while the sockets and the handler still exist, so what was
   // committed is acknowledged and nothing outlives what it refers to.
+  io.restart();
+  io.poll();
   store_ = nullptr;
+  handler.set_store(nullptr, {});
   store.reset();
   io.restart();
   io.poll();

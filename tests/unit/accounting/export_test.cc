@@ -433,3 +433,15 @@ TEST_CASE("times are written as ISO 8601 and as NPS writes them") {
   CHECK(format_nps_time(t1, true) == "12/01/2026 20:14:03.123");
   CHECK(format_nps_time(t1, false) == "12/01/2026 20:14:03");
 }
+
+TEST_CASE("csv neutralises a user name a spreadsheet would run as a formula") {
+  export_db db;
+  db.sql(fmt::format(
+      "INSERT INTO accounting (time_ms, event_ms, client, client_address, nas, status_type, "
+      "user_name, attributes, natural_key) VALUES ({0}, {0}, 'ap-1', '10.0.0.1', '10.0.0.1', 1, "
+      "'=HYPERLINK(\"http://x\")', '{{}}', 'f1')",
+      t1));
+  const auto e = run(db, record_kind::accounting, export_format::csv);
+  CHECK(e.text.find("\"'=HYPERLINK(\"\"http://x\"\")\"") != std::string::npos);
+  CHECK(e.text.find(",=HYPERLINK") == std::string::npos);
+}

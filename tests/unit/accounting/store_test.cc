@@ -334,3 +334,60 @@ TEST_CASE("a session pruned while the writer runs is made again by its next reco
   reader r(t.file());
   CHECK(r.integer("SELECT count(*) FROM sessions WHERE session_id = 's1'") == 1);
 }
+
+TEST_CASE("safe_text keeps UTF-8 and replaces invalid bytes and control characters") {
+  CHECK(safe_text("alice") == "alice");
+  CHECK(safe_text("j\xc3\xa9r\xc3\xb4me") == "j\xc3\xa9r\xc3\xb4me");
+  CHECK(safe_text("a\x1b[31mb") == "a\xef\xbf\xbd[31mb");
+  CHECK(safe_text("\xff\xc0\xaf") == "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+  CHECK(safe_text("\xed\xa0\x80") == "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // a surrogate
+  CHECK(safe_text("\xf0\x9f\x98\x80") == "\xf0\x9f\x98\x80");
+}
+
+TEST_CASE("without Event-Timestamp: a resend across a time bucket is a duplicate, a reused id later is not") {
+  temp_db t;
+  {
+    writer w(t.file());
+    const auto start = request(status::start, "00000001");
+    auto resend = start;
+    resend.add_uint32(radius::attr::acct_delay_time, 1);
+    CHECK(w.submit(start, 1'800'000'029'900));   // derived event 29.9 s into a bucket
+    CHECK(w.submit(resend, 1'800'000'031'100));  // 30.1 s: the next bucket
+    CHECK(w.submit(start, 1'800'000'600'000));   // ten minutes on: the NAS reused the id
+    w.wait();
+    CHECK(w.stored == 3);
+    CHECK(w.st->stats().records_duplicate == 1);
+  }
+  reader r(t.file());
+  CHECK(r.integer("SELECT count(*) FROM accounting") == 2);
+  CHECK(r.text("SELECT group_concat(state || ':' || ifnull(closed_by, '')) FROM (SELECT * FROM sessions "
+               "ORDER BY id)") == "closed:superseded,open:");
+}
+
+TEST_CASE("a new Start of an open session's id closes the old one as superseded at its last update") {
+  temp_db t;
+  {
+    writer w(t.file());
+    CHECK(w.submit(request(status::start, "s1", 0, 1'800'000'000u)));
+    CHECK(w.submit(request(status::interim_update, "s1", 60, 1'800'000'060u)));
+    CHECK(w.submit(request(status::start, "s1", 0, 1'800'003'600u)));
+    w.wait();
+  }
+  reader r(t.file());
+  CHECK(r.text("SELECT closed_by || ',' || stopped_ms || ',' || session_time FROM sessions WHERE "
+               "state = 'closed'") == "superseded,1800000060000,60");
+  CHECK(r.integer("SELECT started_ms FROM sessions WHERE state = 'open'") == 1'800'003'600'000);
+}
+
+TEST_CASE("prune hands the freed space back to the file system") {
+  temp_db t;
+  {
+    writer w(t.file(), 10000);
+    for (int i = 0; i < 5000; ++i) CHECK(w.submit(request(status::start, "p" + std::to_string(i))));
+    w.wait();
+  }
+  const auto r = prune(t.file(), 1'900'000'000'000, false);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error()));
+  CHECK(r->accounting == 5000);
+  CHECK(r->bytes_after < r->bytes_before / 2);
+}
