@@ -37,7 +37,7 @@ SELECT 1 FROM accounting WHERE natural_key IN (?1, ?2) LIMIT 1)sql";
 
 constexpr std::string_view find_session_sql = R"sql(
 SELECT id, state, closed_by, started_ms, stopped_ms, start_seen, updated_ms FROM sessions
-WHERE nas = ?1 AND session_id = ?2 ORDER BY id DESC LIMIT 1)sql";
+WHERE nas = ?1 AND session_id = ?2 AND client = ?3 ORDER BY id DESC LIMIT 1)sql";
 
 constexpr std::string_view insert_session_sql = R"sql(
 INSERT INTO sessions (nas, session_id, multi_session_id, client, user_name, framed_ip,
@@ -73,7 +73,7 @@ WHERE id = ?1 AND nas = ?20 AND session_id = ?21)sql";
 constexpr std::string_view close_nas_sql = R"sql(
 UPDATE sessions SET state = 'closed', closed_by = ?2, stopped_ms = ?3,
   updated_ms = max(updated_ms, ?3)
-WHERE nas = ?1 AND state = 'open' AND started_ms <= ?3)sql";
+WHERE nas = ?1 AND client = ?4 AND state = 'open' AND started_ms <= ?3)sql";
 
 // An open session whose Stop never came, replaced by a new Start of the same id: it ends when
 // it was last heard of.
@@ -414,7 +414,8 @@ class sqlite_store final : public store {
       auto& c = close_nas_;
       c.bind_text(1, nas)
           .bind_text(2, r.status_type == status::accounting_on ? "accounting-on" : "accounting-off")
-          .bind(3, event);
+          .bind(3, event)
+          .bind_text(4, r.client);
       sessions_.clear();  // states changed behind the cache
       return done(c);
     }
@@ -422,13 +423,15 @@ class sqlite_store final : public store {
     const bool stop = r.status_type == status::stop;
     if (r.session_id.empty() || (!start && !stop && r.status_type != status::interim_update))
       return true;  // no session to keep
-    auto cache_key = nas;
+    auto cache_key = r.client;
+    cache_key += '\0';
+    cache_key += nas;
     cache_key += '\0';
     cache_key += r.session_id;
     auto cached = sessions_.find(cache_key);
     if (cached == sessions_.end()) {
       auto& f = find_session_;
-      f.bind_text(1, nas).bind_text(2, r.session_id);
+      f.bind_text(1, nas).bind_text(2, r.session_id).bind_text(3, r.client);
       const int rc = f.step();
       if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         f.reset();

@@ -64,12 +64,13 @@ struct writer {
     REQUIRE_MESSAGE(s, (s ? "" : s.error()));
     st = std::move(*s);
   }
-  bool submit(const radius::packet& p, time_ms received = 1'800'000'000'000) {
+  bool submit(const radius::packet& p, time_ms received = 1'800'000'000'000,
+              std::string_view client = "nas1") {
     {
       std::lock_guard l(mu);
       ++pending;
     }
-    const bool ok = st->submit(record_from_request(p, dict(), "nas1", "127.0.0.1", received),
+    const bool ok = st->submit(record_from_request(p, dict(), client, "127.0.0.1", received),
                                [this](bool s) {
                                  std::lock_guard l(mu);
                                  --pending;
@@ -390,4 +391,20 @@ TEST_CASE("prune hands the freed space back to the file system") {
   REQUIRE_MESSAGE(r, (r ? "" : r.error()));
   CHECK(r->accounting == 5000);
   CHECK(r->bytes_after < r->bytes_before / 2);
+}
+
+TEST_CASE("two clients whose NASes report the same address keep their sessions apart") {
+  temp_db t;
+  {
+    writer w(t.file());
+    CHECK(w.submit(request(status::start, "s1", 0, 1'800'000'000u), 1'800'000'000'000, "branch-a"));
+    CHECK(w.submit(request(status::start, "s1", 0, 1'800'000'000u), 1'800'000'000'000, "branch-b"));
+    CHECK(w.submit(request(status::accounting_on, "", 0, 1'800'000'100u), 1'800'000'100'000, "branch-a"));
+    w.wait();
+    CHECK(w.st->stats().records_duplicate == 0);
+  }
+  reader r(t.file());
+  CHECK(r.integer("SELECT count(*) FROM accounting") == 3);
+  CHECK(r.text("SELECT group_concat(client || ':' || state) FROM (SELECT * FROM sessions ORDER BY client)") ==
+        "branch-a:closed,branch-b:open");
 }
