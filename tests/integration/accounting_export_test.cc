@@ -39,11 +39,15 @@ measured run_measured(const std::string& cmd, const fs::path& out_file) {
   return m;
 }
 
-// The sanitizer build runs the same test on a fifth of the data (its code runs ~10x slower).
+// The sanitizer build runs the same test on a fifth of the data (its code runs ~10x slower),
+// and does not judge memory: AddressSanitizer's quarantine keeps freed blocks resident, so its
+// RSS grows with what was ever allocated, not with what is live.
 #ifdef NPSD_SANITIZED
 constexpr std::int64_t records = 200'000;
+constexpr bool judge_memory = false;
 #else
 constexpr std::int64_t records = 1'000'000;
+constexpr bool judge_memory = true;
 #endif
 
 // `records` accounting records (a million: 250,000 sessions of Start, two Interim-Updates and
@@ -147,8 +151,10 @@ TEST_CASE("export in every format and the HTML report stream a million records i
             " records, ", small.max_rss_kib, " KiB for ", records / 10);
     // Constant memory: ten times the records, not ten times the memory (a few MiB of slack
     // for SQLite's page cache and output buffers).
-    CHECK(big.max_rss_kib < small.max_rss_kib + 8 * 1024);
-    CHECK(big.max_rss_kib < 64 * 1024);
+    if (judge_memory) {
+      CHECK(big.max_rss_kib < small.max_rss_kib + 8 * 1024);
+      CHECK(big.max_rss_kib < 64 * 1024);
+    }
   }
   // The first and last lines of an export are well-formed records of the generated data.
   const auto head = run(npsctl + "export --format ndjson" + dbopt + all_to + " | sed -n '1p;$p'");
@@ -166,7 +172,7 @@ TEST_CASE("export in every format and the HTML report stream a million records i
                                 dir.path / "report.out");
   REQUIRE_MESSAGE(rep.exit_code == 0, rep.output);
   MESSAGE("report: peak RSS ", rep.max_rss_kib, " KiB");
-  CHECK(rep.max_rss_kib < 64 * 1024);
+  if (judge_memory) CHECK(rep.max_rss_kib < 64 * 1024);
   const auto page = read_file(html);
   CHECK(page.find("<svg") != std::string::npos);
   CHECK(page.find("user499") != std::string::npos);  // the top users by connected time
