@@ -1,43 +1,55 @@
-// acct_load: a RADIUS accounting load generator, and the two hardware limits it is read against.
+// radload: a RADIUS load generator that checks every reply, and the hardware limits it is read
+// against.
 //
-//   acct_load --port N [--host 127.0.0.1|::1] [--secret S] [--window 256] [--seconds 10 |
-//             --count N] [--timeout 1] [--retries 2] [--interims 2] [--dictionary DIR] [--json]
-//   acct_load --echo [--host H] [--port 0] [--secret S] [--max-seconds 120]
-//   acct_load --fsync-test DIR [--fsync-seconds 1] [--json]
+//   radload --port N [--mode acct|pap|status] [--host 127.0.0.1|::1] [--secret S]
+//           [--window 256] [--seconds 10 | --count N] [--rate R] [--timeout 1] [--retries 2]
+//           [--user U --password P] [--interims 2] [--dictionary DIR] [--json]
+//   radload --echo [--host H] [--port 0] [--secret S] [--max-seconds 120] [--fault F]
+//   radload --fsync-test DIR [--fsync-seconds 1] [--json]
 //
-// Load: keeps --window Accounting-Requests (RFC 2866) outstanding. Each window lane plays one
-// session after another, the way a NAS does: Start, --interims Interim-Updates, Stop, each sent
-// only once the one before it is acknowledged, so a server sees every session in order. Every
-// session has its own Acct-Session-Id (a per-run prefix and a counter). Requests carry
-// User-Name, NAS-IP-Address, NAS-Port, NAS-Port-Type, Service-Type, Framed-Protocol,
-// Framed-IP-Address, Calling-Station-Id, Called-Station-Id, Class, Event-Timestamp,
-// Acct-Delay-Time, the session time, octet and packet counters, Acct-Terminate-Cause on Stop,
-// and a Message-Authenticator (RFC 3579), all signed by radius::sign_request; attribute
-// numbers and values the core does not name come from the dictionary (npsd's by default). An
-// Accounting-Response counts as acknowledged only if its Response Authenticator (and
-// Message-Authenticator, when present) verifies against the request it answers.
+// Modes:
+//   acct    Accounting-Requests (RFC 2866). Each window lane plays one session after another,
+//           the way a NAS does: Start, --interims Interim-Updates, Stop, each sent only once the
+//           one before it is acknowledged, so a server sees every session in order. Every
+//           session has its own Acct-Session-Id (a per-run prefix and a counter). Requests carry
+//           User-Name, NAS-IP-Address, NAS-Port, NAS-Port-Type, Service-Type, Framed-Protocol,
+//           Framed-IP-Address, Calling-Station-Id, Called-Station-Id, Class, Event-Timestamp,
+//           Acct-Delay-Time, the session time, octet and packet counters, Acct-Terminate-Cause
+//           on Stop, and a Message-Authenticator (RFC 3579).
+//   pap     Access-Requests with --user and --password (User-Password hidden, RFC 2865 5.2),
+//           Message-Authenticator first, NAS-Port-Type Virtual; Accepts and Rejects counted.
+//   status  Status-Server (RFC 5997) with Message-Authenticator: the server's liveness under
+//           load; answered by Access-Accept (auth port) or Accounting-Response (acct port).
+// Every reply is verified against the request it answers: its Response Authenticator, and its
+// Message-Authenticator (required on Access-Accept/Reject, checked whenever present). A reply
+// that fails counts as bad (by kind), never as an answer; so a benchmark is also a check.
 // Identifiers: at most --per-socket requests are outstanding on one UDP socket and each socket's
 // 256 identifiers are reused in FIFO order, so an identifier rests 256 - per-socket exchanges
 // before it names another request; windows above --per-socket use several sockets. A request
 // unanswered after --timeout is sent again, byte for byte (same identifier and authenticator),
 // at most --retries times, then given up (a "timeout") and the lane moves on. New requests stop
 // after --seconds (or --count); what is outstanding then is waited for, within the retry budget.
-// acked_per_second = acknowledged during the load / its duration: with --seconds, the
-// acknowledgements that came before new requests stopped, over --seconds (the drain that
-// follows, and any retransmission it waits for, does not dilute the rate of a saturated
-// server); with --count, all of them over first send .. last acknowledgement. Latency runs from a
-// request's first transmission to its acknowledgement.
+// --rate paces new requests (per second, over the whole run); without it, as fast as the
+// window allows.
+// answered_per_second = answered during the load / its duration: with --seconds, the answers
+// that came before new requests stopped, over --seconds (the drain that follows, and any
+// retransmission it waits for, does not dilute the rate of a saturated server); with --count,
+// all of them over first send .. last answer. Latency runs from a request's first
+// transmission to its answer.
 //
-// Echo: a trivial responder that answers each Accounting-Request with a signed, empty
-// Accounting-Response and does nothing else: load against it is the loopback round-trip limit
-// of this tool on this machine. Prints {"echo_port": N} once listening; stops on SIGINT/SIGTERM
-// or after --max-seconds.
+// Echo: a trivial responder that answers each request with a signed, empty reply
+// (Accounting-Response; Access-Accept with Message-Authenticator) and does nothing else: load
+// against it is the loopback round-trip limit of this tool on this machine. --fault makes its
+// replies wrong on purpose (bad-authenticator, bad-message-authenticator,
+// no-message-authenticator), to show radload refuses them. Prints {"echo_port": N, "pid": P} once
+// listening; stops on SIGINT/SIGTERM or after --max-seconds.
 //
 // fsync test: writes 4 KiB and fsync()s, in a loop, to a temporary file in DIR for
 // --fsync-seconds: the commits per second a disk allows a store that syncs every commit.
 //
-// Only loopback targets (127.0.0.1, ::1). Exit 0; 1 when nothing was acknowledged (load) or the
-// test file could not be written (fsync); 2 for a bad option.
+// Only loopback targets (127.0.0.1, ::1). Exit 0 when every answer verified and at least one
+// came; 1 when none came, or any reply failed verification (load), or the test file could not
+// be written (fsync); 2 for a bad option.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -194,7 +206,13 @@ std::size_t send_batch(int fd, const std::vector<radius::byte_view>& views,
 
 // ---- the requests ----------------------------------------------------------------------------
 
+enum class load_mode { acct, pap, status };
+
 struct load_options {
+  load_mode mode = load_mode::acct;
+  std::string user = "bench";
+  std::string password;
+  double rate = 0;  // new requests per second; 0: as fast as the window allows
   endpoint target;
   std::string secret = "testing123";
   std::size_t window = 256;
@@ -239,7 +257,8 @@ std::uint32_t value_of(const radius::dictionary& d, std::string_view name, std::
 class request_maker {
  public:
   request_maker(const load_options& o, const radius::dictionary& d, std::uint32_t run_prefix)
-      : secret_(o.secret), interims_(o.interims), run_prefix_(run_prefix),
+      : mode_(o.mode), user_(o.user), password_(o.password), secret_(o.secret),
+        interims_(o.interims), run_prefix_(run_prefix),
         status_start_(value_of(d, "Acct-Status-Type", "Start")),
         status_stop_(value_of(d, "Acct-Status-Type", "Stop")),
         status_interim_(value_of(d, "Acct-Status-Type", "Interim-Update")),
@@ -255,6 +274,7 @@ class request_maker {
         terminate_cause_(number_of(d, "Acct-Terminate-Cause")) {}
 
   radius::bytes make(const lane& l, std::uint8_t id) const {
+    if (mode_ != load_mode::acct) return make_access(l, id);
     const std::uint64_t s = l.session;
     const bool start = l.step == 0, stop = l.step == interims_ + 1;
     const std::uint32_t seconds = l.step * 300;  // an interim interval of five minutes
@@ -292,14 +312,42 @@ class request_maker {
     const std::array<std::uint8_t, 16> zeros{};
     p.add(radius::attr::message_authenticator, zeros);  // filled by sign_request
     auto wire = radius::encode(p);
-    if (!wire) throw std::logic_error("acct_load: an Accounting-Request did not encode");
+    if (!wire) throw std::logic_error("radload: an Accounting-Request did not encode");
     radius::sign_request(*wire, secret_);
     return std::move(*wire);
   }
 
-  unsigned last_step() const noexcept { return interims_ + 1; }
+  unsigned last_step() const noexcept { return mode_ == load_mode::acct ? interims_ + 1 : 0; }
 
  private:
+  // Access-Request (PAP) or Status-Server: a random Request Authenticator, the
+  // Message-Authenticator first (as BlastRADIUS advice has it), filled by sign_request.
+  radius::bytes make_access(const lane& l, std::uint8_t id) const {
+    radius::packet p;
+    p.code = mode_ == load_mode::pap ? radius::code::access_request : radius::code::status_server;
+    p.identifier = id;
+    p.authenticator = radius::random_authenticator();
+    p.attributes.push_back({radius::attr::message_authenticator, radius::bytes(16, 0)});
+    if (mode_ == load_mode::pap) {
+      p.add(radius::attr::user_name, user_);
+      auto hidden = radius::hide_user_password(radius::as_bytes(password_), secret_, p.authenticator);
+      if (!hidden) throw std::runtime_error("radload: the password is too long to hide (128 bytes at most)");
+      p.add(radius::attr::user_password, *hidden);
+      const std::array<std::uint8_t, 4> nas{127, 0, 0, 1};
+      p.add(radius::attr::nas_ip_address, nas);
+      p.add_uint32(radius::attr::nas_port, l.port);
+      p.add_uint32(radius::attr::nas_port_type, port_virtual_);
+      p.add_uint32(radius::attr::service_type, framed_user_);
+      p.add(radius::attr::calling_station_id, fmt::format("203.0.113.{}", l.port % 254 + 1));
+    }
+    auto wire = radius::encode(p);
+    if (!wire) throw std::logic_error("radload: a request did not encode");
+    radius::sign_request(*wire, secret_);
+    return std::move(*wire);
+  }
+
+  load_mode mode_;
+  std::string user_, password_;
   std::string secret_;
   unsigned interims_;
   std::uint32_t run_prefix_;
@@ -313,6 +361,9 @@ class request_maker {
 
 struct load_result {
   std::uint64_t sent = 0, retransmits = 0, acked = 0, timeouts = 0, bad = 0, unmatched = 0;
+  // Replies refused, by why (they are in `bad` too), and Access-Rejects (answers, in `acked`).
+  std::uint64_t bad_authenticator = 0, bad_message_authenticator = 0,
+                missing_message_authenticator = 0, wrong_code = 0, rejects = 0;
   std::uint64_t sessions = 0;  // Stops acknowledged
   std::uint64_t acked_in_load = 0;  // within `duration`
   double duration = 0;
@@ -383,8 +434,9 @@ class load_generator {
       accepting_ = now < stop_new && (o_.count == 0 || r_.sent < o_.count);
       if ((!accepting_ && busy_ == 0) || now >= hard_stop) break;
       expire(now);
+      release_paced(now);
       flush();
-      auto wait = std::chrono::milliseconds(20);
+      auto wait = std::chrono::milliseconds(o_.rate > 0 && !paced_.empty() ? 1 : 20);
       if (!deadlines_.empty())
         wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(
                               deadlines_.front().at - now),
@@ -424,6 +476,10 @@ class load_generator {
   void begin_request(std::size_t i, clock_type::time_point now) {
     lane& l = lanes_[i];
     if (!accepting_ || (o_.count > 0 && r_.sent >= o_.count)) return;
+    if (o_.rate > 0 && static_cast<double>(r_.sent) >= o_.rate * seconds_between(start_, now)) {
+      paced_.push_back(i);  // its turn comes with the clock
+      return;
+    }
     socket_state& s = sockets_[l.socket];
     l.id = s.free_ids.front();
     s.free_ids.pop_front();
@@ -437,6 +493,16 @@ class load_generator {
     ++busy_;
     ++r_.sent;
     queue_send(i);
+  }
+
+  // Lanes held back by --rate start as the clock allows.
+  void release_paced(clock_type::time_point now) {
+    while (!paced_.empty() && accepting_ &&
+           static_cast<double>(r_.sent) < o_.rate * seconds_between(start_, now)) {
+      const std::size_t i = paced_.front();
+      paced_.pop_front();
+      begin_request(i, now);
+    }
   }
 
   void queue_send(std::size_t i) {
@@ -502,9 +568,23 @@ class load_generator {
     }
   }
 
+  // The reply codes this mode's requests may get.
+  bool expected_code(std::uint8_t c) const {
+    using radius::code;
+    switch (o_.mode) {
+      case load_mode::acct: return c == static_cast<std::uint8_t>(code::accounting_response);
+      case load_mode::pap:
+        return c == static_cast<std::uint8_t>(code::access_accept) ||
+               c == static_cast<std::uint8_t>(code::access_reject);
+      case load_mode::status:
+        return c == static_cast<std::uint8_t>(code::access_accept) ||
+               c == static_cast<std::uint8_t>(code::accounting_response);
+    }
+    return false;
+  }
+
   void on_response(std::size_t si, radius::byte_view d, clock_type::time_point now) {
-    if (d.size() < radius::header_size ||
-        d[0] != static_cast<std::uint8_t>(radius::code::accounting_response)) {
+    if (d.size() < radius::header_size) {
       ++r_.bad;
       return;
     }
@@ -513,12 +593,31 @@ class load_generator {
       ++r_.unmatched;
       return;
     }
-    lane& l = lanes_[i];
-    if (radius::verify_response(d, l.authenticator, o_.secret, false) !=
-        radius::verify_result::ok) {
+    if (!expected_code(d[0])) {
       ++r_.bad;
+      ++r_.wrong_code;
       return;
     }
+    lane& l = lanes_[i];
+    // Access-Accept/Reject must carry a Message-Authenticator (RFC 3579, BlastRADIUS).
+    const bool access_reply = d[0] == static_cast<std::uint8_t>(radius::code::access_accept) ||
+                              d[0] == static_cast<std::uint8_t>(radius::code::access_reject);
+    switch (radius::verify_response(d, l.authenticator, o_.secret, access_reply)) {
+      case radius::verify_result::ok: break;
+      case radius::verify_result::missing_message_authenticator:
+        ++r_.bad;
+        ++r_.missing_message_authenticator;
+        return;
+      case radius::verify_result::bad_message_authenticator:
+        ++r_.bad;
+        ++r_.bad_message_authenticator;
+        return;
+      default:
+        ++r_.bad;
+        ++r_.bad_authenticator;
+        return;
+    }
+    if (d[0] == static_cast<std::uint8_t>(radius::code::access_reject)) ++r_.rejects;
     ++r_.acked;
     if (l.step == maker_.last_step()) ++r_.sessions;
     r_.record_latency(static_cast<std::uint32_t>(
@@ -538,6 +637,7 @@ class load_generator {
   std::vector<lane> lanes_;
   std::vector<socket_state> sockets_;
   std::deque<deadline> deadlines_;
+  std::deque<std::size_t> paced_;  // lanes waiting for --rate
   std::vector<radius::byte_view> views_;
   receive_batch rx_;
   load_result r_;
@@ -552,10 +652,12 @@ class load_generator {
 std::atomic<bool> stop_requested{false};
 extern "C" void on_stop_signal(int) { stop_requested.store(true); }
 
-int run_echo(const endpoint& at, const std::string& secret, double max_seconds) {
+enum class echo_fault { none, bad_authenticator, bad_message_authenticator, no_message_authenticator };
+
+int run_echo(const endpoint& at, const std::string& secret, double max_seconds, echo_fault fault) {
   fd_owner fd = udp_socket(at.family());
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&at.addr), at.len) != 0) {
-    fmt::print(stderr, "acct_load: bind: {}\n", std::strerror(errno));
+    fmt::print(stderr, "radload: bind: {}\n", std::strerror(errno));
     return 1;
   }
   endpoint bound;
@@ -563,7 +665,7 @@ int run_echo(const endpoint& at, const std::string& secret, double max_seconds) 
   ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound.addr), &bound.len);
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
-  fmt::print("{{\"echo_port\": {}}}\n", port_of(bound));
+  fmt::print("{{\"echo_port\": {}, \"pid\": {}}}\n", port_of(bound), ::getpid());
   std::fflush(stdout);
 
   const auto end = clock_type::now() + to_duration(max_seconds);
@@ -573,6 +675,7 @@ int run_echo(const endpoint& at, const std::string& secret, double max_seconds) 
   std::vector<sockaddr_storage> to;
   std::vector<socklen_t> to_len;
   std::uint64_t answered = 0;
+  constexpr std::size_t ma_size = 18;  // type, length, 16 octets
   while (!stop_requested.load() && clock_type::now() < end) {
     pollfd p{fd.get(), POLLIN, 0};
     if (::poll(&p, 1, 100) <= 0) continue;
@@ -582,34 +685,51 @@ int run_echo(const endpoint& at, const std::string& secret, double max_seconds) 
     to_len.clear();
     for (std::size_t k = 0; k < n; ++k) {
       const auto d = rx->datagram(k);
-      if (d.size() < radius::header_size ||
-          d[0] != static_cast<std::uint8_t>(radius::code::accounting_request))
+      if (d.size() < radius::header_size) continue;
+      const auto code = static_cast<radius::code>(d[0]);
+      const bool acct = code == radius::code::accounting_request;
+      if (!acct && code != radius::code::access_request && code != radius::code::status_server)
         continue;
       radius::bytes& r = replies[views.size()];
       r.assign(radius::header_size, 0);
-      r[0] = static_cast<std::uint8_t>(radius::code::accounting_response);
+      r[0] = static_cast<std::uint8_t>(acct ? radius::code::accounting_response
+                                            : radius::code::access_accept);
       r[1] = d[1];
-      r[3] = static_cast<std::uint8_t>(radius::header_size);
+      if (!acct && fault != echo_fault::no_message_authenticator) {
+        r.push_back(radius::attr::message_authenticator);
+        r.push_back(static_cast<std::uint8_t>(ma_size));
+        r.resize(radius::header_size + ma_size, 0);
+      }
+      r[3] = static_cast<std::uint8_t>(r.size());
       radius::authenticator_t request_auth;
       std::copy_n(d.begin() + 4, 16, request_auth.begin());
       radius::sign_response(r, request_auth, secret);
+      if (fault == echo_fault::bad_authenticator) r[4] ^= 0x01;
+      if (fault == echo_fault::bad_message_authenticator && r.size() > radius::header_size) {
+        // A wrong Message-Authenticator with a Response Authenticator that matches it.
+        r[radius::header_size + 2] ^= 0x01;
+        const auto auth = radius::md5({radius::byte_view(r).first(4), request_auth,
+                                       radius::byte_view(r).subspan(radius::header_size),
+                                       radius::as_bytes(secret)});
+        std::copy(auth.begin(), auth.end(), r.begin() + 4);
+      }
       views.push_back(r);
       to.push_back(rx->from[k]);
       to_len.push_back(rx->msg[k].msg_hdr.msg_namelen);
     }
     answered += send_batch(fd.get(), views, &to, &to_len);
   }
-  fmt::print(stderr, "acct_load: echo answered {} requests\n", answered);
+  fmt::print(stderr, "radload: echo answered {} requests\n", answered);
   return 0;
 }
 
 // ---- fsync test ------------------------------------------------------------------------------
 
 int run_fsync_test(const std::filesystem::path& dir, double seconds, bool json) {
-  std::string path = (dir / "acct_load-fsync-XXXXXX").string();
+  std::string path = (dir / "radload-fsync-XXXXXX").string();
   fd_owner fd(::mkstemp(path.data()));
   if (fd.get() < 0) {
-    fmt::print(stderr, "acct_load: cannot create a file in {}: {}\n", dir.string(),
+    fmt::print(stderr, "radload: cannot create a file in {}: {}\n", dir.string(),
                std::strerror(errno));
     return 1;
   }
@@ -625,7 +745,7 @@ int run_fsync_test(const std::filesystem::path& dir, double seconds, bool json) 
     const auto off = static_cast<off_t>((n % 256) * block.size());
     if (::pwrite(fd.get(), block.data(), block.size(), off) != static_cast<ssize_t>(block.size()) ||
         ::fsync(fd.get()) != 0) {
-      fmt::print(stderr, "acct_load: write/fsync failed: {}\n", std::strerror(errno));
+      fmt::print(stderr, "radload: write/fsync failed: {}\n", std::strerror(errno));
       return 1;
     }
   }
@@ -642,38 +762,62 @@ int run_fsync_test(const std::filesystem::path& dir, double seconds, bool json) 
   return 0;
 }
 
+std::string_view mode_name(load_mode m) {
+  return m == load_mode::acct ? "acct" : m == load_mode::pap ? "pap" : "status";
+}
+
 void print_load(load_result& r, const load_options& o, const std::string& host, bool json) {
   const double p50 = r.percentile_ms(0.50), p99 = r.percentile_ms(0.99);
   if (json) {
     nlohmann::ordered_json j{
+        {"mode", mode_name(o.mode)},
         {"target", fmt::format("{}:{}", host, port_of(o.target))}, {"window", o.window},
         {"sent", r.sent},           {"acked", r.acked},        {"timeouts", r.timeouts},
         {"retransmits", r.retransmits}, {"bad_responses", r.bad}, {"unmatched", r.unmatched},
         {"sessions", r.sessions},   {"duration_s", r.duration}, {"acked_in_duration", r.acked_in_load},
         {"acked_per_second", r.rate()},
+        {"rejects", r.rejects},     {"bad_authenticator", r.bad_authenticator},
+        {"bad_message_authenticator", r.bad_message_authenticator},
+        {"missing_message_authenticator", r.missing_message_authenticator},
+        {"wrong_code", r.wrong_code},
         {"p50_ms", p50},            {"p99_ms", p99}};
     fmt::print("{}\n", j.dump());
   } else {
     fmt::print(
-        "acct_load {}:{} window {}: sent {} acked {} timeouts {} retransmits {} bad {} "
-        "unmatched {} sessions {}; {} acked in {:.2f} s = {:.0f} acked/s, p50 {:.3f} ms, "
-        "p99 {:.3f} ms\n",
-        host, port_of(o.target), o.window, r.sent, r.acked, r.timeouts, r.retransmits, r.bad,
-        r.unmatched, r.sessions, r.acked_in_load, r.duration, r.rate(), p50, p99);
+        "radload {} {}:{} window {}: sent {} acked {} (rejects {}) timeouts {} retransmits {} "
+        "bad {} (authenticator {}, message-authenticator {}, missing message-authenticator {}, "
+        "code {}) unmatched {} sessions {}; {} acked in {:.2f} s = {:.0f} acked/s, p50 {:.3f} "
+        "ms, p99 {:.3f} ms\n",
+        mode_name(o.mode), host, port_of(o.target), o.window, r.sent, r.acked, r.rejects,
+        r.timeouts, r.retransmits, r.bad, r.bad_authenticator, r.bad_message_authenticator,
+        r.missing_message_authenticator, r.wrong_code, r.unmatched, r.sessions, r.acked_in_load,
+        r.duration, r.rate(), p50, p99);
   }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"RADIUS accounting load (acknowledged Accounting-Requests per second), a trivial "
-               "echo responder for the loopback limit, and an fsync-per-second test"};
+  CLI::App app{"radload: RADIUS load (accounting, PAP, Status-Server) with every reply verified, "
+               "a trivial echo responder for the loopback limit, and an fsync-per-second test"};
   load_options o;
   std::string host = "127.0.0.1";
   std::uint16_t port = 1813;
   bool json = false, echo = false;
   std::string fsync_dir, dictionary_dir = NPSD_DEFAULT_DICTIONARY_DIR;
   double fsync_seconds = 1.0, echo_seconds = 120;
+  std::string mode = "acct", fault = "none";
+  app.add_option("--mode", mode, "acct (start/interim/stop sessions), pap or status")
+      ->check(CLI::IsMember({"acct", "pap", "status"}));
+  app.add_option("--user", o.user, "pap: the User-Name");
+  app.add_option("--password", o.password, "pap: the password");
+  app.add_option("--rate", o.rate, "new requests per second (default: as fast as the window allows)")
+      ->check(CLI::Range(0.1, 1e7));
+  app.add_option("--fault", fault,
+                 "--echo: wrong replies on purpose: bad-authenticator, bad-message-authenticator, "
+                 "no-message-authenticator")
+      ->check(CLI::IsMember({"none", "bad-authenticator", "bad-message-authenticator",
+                             "no-message-authenticator"}));
   app.add_option("--host", host, "target (or, with --echo, the address to listen on)")
       ->check(CLI::IsMember({"127.0.0.1", "::1"}));
   app.add_option("--port", port, "target port (with --echo, 0 picks one)");
@@ -715,12 +859,22 @@ int main(int argc, char** argv) {
     if (!fsync_dir.empty()) return run_fsync_test(fsync_dir, fsync_seconds, json);
     const auto at = loopback_endpoint(host, port);
     if (!at) {
-      fmt::print(stderr, "acct_load: only 127.0.0.1 and ::1 are allowed as targets\n");
+      fmt::print(stderr, "radload: only 127.0.0.1 and ::1 are allowed as targets\n");
       return 2;
     }
-    if (echo) return run_echo(*at, o.secret, echo_seconds);
+    if (echo)
+      return run_echo(*at, o.secret, echo_seconds,
+                      fault == "bad-authenticator"           ? echo_fault::bad_authenticator
+                      : fault == "bad-message-authenticator" ? echo_fault::bad_message_authenticator
+                      : fault == "no-message-authenticator"  ? echo_fault::no_message_authenticator
+                                                             : echo_fault::none);
+    o.mode = mode == "pap" ? load_mode::pap : mode == "status" ? load_mode::status : load_mode::acct;
+    if (o.mode == load_mode::pap && o.password.empty()) {
+      fmt::print(stderr, "radload: --mode pap needs --password\n");
+      return 2;
+    }
     if (port == 0) {
-      fmt::print(stderr, "acct_load: --port must name the target's port\n");
+      fmt::print(stderr, "radload: --port must name the target's port\n");
       return 2;
     }
     o.target = *at;
@@ -729,15 +883,15 @@ int main(int argc, char** argv) {
     radius::random_bytes({reinterpret_cast<std::uint8_t*>(&prefix), sizeof prefix});
     const auto dict = radius::dictionary::load_directory(dictionary_dir);
     if (!dict) {
-      fmt::print(stderr, "acct_load: {}\n", dict.error().to_string());
+      fmt::print(stderr, "radload: {}\n", dict.error().to_string());
       return 2;
     }
     load_generator gen(o, *dict, prefix);
     auto r = gen.run();
     print_load(r, o, host, json);
-    return r.acked > 0 ? 0 : 1;
+    return r.acked > 0 && r.bad == 0 ? 0 : 1;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "acct_load: {}\n", e.what());
+    fmt::print(stderr, "radload: {}\n", e.what());
     return 1;
   }
 }
