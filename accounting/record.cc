@@ -10,17 +10,7 @@ namespace npsd::accounting {
 
 namespace {
 
-namespace a {
-inline constexpr std::uint8_t acct_input_octets = 42;
-inline constexpr std::uint8_t acct_output_octets = 43;
-inline constexpr std::uint8_t acct_session_time = 46;
-inline constexpr std::uint8_t acct_input_packets = 47;
-inline constexpr std::uint8_t acct_output_packets = 48;
-inline constexpr std::uint8_t acct_terminate_cause = 49;
-inline constexpr std::uint8_t acct_multi_session_id = 50;
-inline constexpr std::uint8_t acct_input_gigawords = 52;
-inline constexpr std::uint8_t acct_output_gigawords = 53;
-}  // namespace a
+namespace a = radius::attr;
 
 std::string hex(radius::byte_view v) {
   std::string s = "0x";
