@@ -1,10 +1,13 @@
 // radload: a RADIUS load generator that checks every reply, and the hardware limits it is read
 // against.
 //
-//   radload --port N [--mode acct|pap|status] [--host 127.0.0.1|::1] [--secret S]
-//           [--window 256] [--seconds 10 | --count N] [--rate R] [--timeout 1] [--retries 2]
-//           [--user U --password P] [--interims 2] [--dictionary DIR] [--json]
+//   radload --port N [--mode acct|pap|status|eap-tls|peap-tls] [--host 127.0.0.1|::1]
+//           [--secret S] [--window 256] [--seconds 10 | --count N] [--rate R] [--timeout 1]
+//           [--retries 2] [--user U --password P] [--interims 2] [--dictionary DIR]
+//           [--ca F --cert F --key F [--tls 1.2|1.3] [--resume] [--hold S]] [--server-pid P]
+//           [--allow-unsigned] [--json]
 //   radload --echo [--host H] [--port 0] [--secret S] [--max-seconds 120] [--fault F]
+//   radload --relay PORT [--host H] [--port 0] [--secret S] [--max-seconds 120] --fault F
 //   radload --fsync-test DIR [--fsync-seconds 1] [--json]
 //
 // Modes:
@@ -20,6 +23,28 @@
 //           Message-Authenticator first, NAS-Port-Type Virtual; Accepts and Rejects counted.
 //   status  Status-Server (RFC 5997) with Message-Authenticator: the server's liveness under
 //           load; answered by Access-Accept (auth port) or Accounting-Response (acct port).
+//   eap-tls, peap-tls
+//           whole EAP conversations, one after another per window lane: EAP-TLS, or PEAPv0 with
+//           inner EAP-TLS (Always On VPN), run by an in-process peer (bench/eap_peer: OpenSSL on
+//           memory BIOs) with the client certificate --cert/--key (RSA or ECDSA), checking the
+//           server's against --ca. Access-Requests carry User-Name (--user), the EAP-Message
+//           (split at 253 bytes), the State of the last Access-Challenge, NAS-Port-Type
+//           Virtual, a Calling-Station-Id of their own per lane, and a Message-Authenticator.
+//           Every Access-Accept must carry MS-MPPE-Recv-Key and MS-MPPE-Send-Key equal to the
+//           halves of the MSK the peer derived itself (decrypted with the secret and the
+//           request's authenticator): a wrong or missing key is a bad reply. --resume offers
+//           each lane's last TLS session to the server (the outer one for PEAP) and counts
+//           the resumed handshakes. A unit is a conversation: --count and --rate count
+//           conversations, answered_per_second is finished conversations (Accept or Reject)
+//           per second, latency runs from the Identity to the Access-Accept.
+//           --hold S: every lane runs one conversation only as far as the server's first TLS
+//           flight (the server then holds its TLS state, mid-handshake), all of them at once;
+//           then radload reads the server's memory (--server-pid) and waits S seconds before
+//           it ends: the server's memory per conversation in flight.
+// --server-pid P: the server's VmRSS before the load (and while holding) and its VmHWM at the
+// end, from /proc/P/status, are reported.
+// --allow-unsigned accepts Access-Accept/Reject without Message-Authenticator (servers from
+// before the BlastRADIUS fixes, e.g. FreeRADIUS 3.2.1 for PAP) and counts them as unsigned.
 // Every reply is verified against the request it answers: its Response Authenticator, and its
 // Message-Authenticator (required on Access-Accept/Reject, checked whenever present). A reply
 // that fails counts as bad (by kind), never as an answer; so a benchmark is also a check.
@@ -44,6 +69,12 @@
 // no-message-authenticator), to show radload refuses them. Prints {"echo_port": N, "pid": P} once
 // listening; stops on SIGINT/SIGTERM or after --max-seconds.
 //
+// Relay: forwards every request to the server at 127.0.0.1/::1 port PORT and its replies back
+// (one upstream socket per client socket, identifiers kept), spoiling them on purpose with
+// --fault wrong-mppe-key: one byte of the encrypted MS-MPPE-Recv-Key of each Access-Accept is
+// changed and the reply signed again with the secret (Message-Authenticator and Response
+// Authenticator correct), so only the key check can tell. Prints {"echo_port": N, "pid": P}.
+//
 // fsync test: writes 4 KiB and fsync()s, in a loop, to a temporary file in DIR for
 // --fsync-seconds: the commits per second a disk allows a store that syncs every commit.
 //
@@ -51,6 +82,7 @@
 // came; 1 when none came, or any reply failed verification (load), or the test file could not
 // be written (fsync); 2 for a bad option.
 #include <arpa/inet.h>
+#include <openssl/ssl.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -59,6 +91,8 @@
 
 #include <algorithm>
 #include <array>
+#include <fstream>
+#include <memory>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -76,6 +110,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "eap_peer.h"
 #include "radius/crypto.h"
 #include "radius/dictionary.h"
 #include "radius/packet.h"
@@ -206,7 +241,9 @@ std::size_t send_batch(int fd, const std::vector<radius::byte_view>& views,
 
 // ---- the requests ----------------------------------------------------------------------------
 
-enum class load_mode { acct, pap, status };
+enum class load_mode { acct, pap, status, eap_tls, peap_tls };
+
+bool is_eap(load_mode m) { return m == load_mode::eap_tls || m == load_mode::peap_tls; }
 
 struct load_options {
   load_mode mode = load_mode::acct;
@@ -223,6 +260,11 @@ struct load_options {
   double timeout = 1.0;
   unsigned retries = 2;
   unsigned interims = 2;
+  const npsd::peer::peer_context* peer = nullptr;  // eap modes
+  bool resume = false;
+  double hold = 0;         // > 0: hold conversations at the server's first flight this long
+  int server_pid = 0;      // > 0: report its memory
+  bool allow_unsigned = false;
 };
 
 // One window lane: a NAS port playing sessions back to back.
@@ -239,6 +281,14 @@ struct lane {
   clock_type::time_point first_sent;
   radius::bytes wire;
   radius::authenticator_t authenticator{};
+  // eap modes
+  std::unique_ptr<npsd::peer::conversation> conv;  // the conversation being played
+  npsd::peer::saved_session tls_session;           // --resume: the last one's TLS session
+  radius::bytes eap_out;                           // the EAP-Response to send next
+  radius::bytes state;                             // the last Access-Challenge's State
+  clock_type::time_point conv_started;
+  std::uint64_t conversations = 0;                 // started by this lane
+  bool held = false;
 };
 
 // A standard attribute's number, or one of its VALUEs, from the dictionary.
@@ -324,7 +374,7 @@ class request_maker {
   // Message-Authenticator first (as BlastRADIUS advice has it), filled by sign_request.
   radius::bytes make_access(const lane& l, std::uint8_t id) const {
     radius::packet p;
-    p.code = mode_ == load_mode::pap ? radius::code::access_request : radius::code::status_server;
+    p.code = mode_ == load_mode::status ? radius::code::status_server : radius::code::access_request;
     p.identifier = id;
     p.authenticator = radius::random_authenticator();
     p.attributes.push_back({radius::attr::message_authenticator, radius::bytes(16, 0)});
@@ -339,6 +389,20 @@ class request_maker {
       p.add_uint32(radius::attr::nas_port_type, port_virtual_);
       p.add_uint32(radius::attr::service_type, framed_user_);
       p.add(radius::attr::calling_station_id, fmt::format("203.0.113.{}", l.port % 254 + 1));
+    } else if (is_eap(mode_)) {
+      p.add(radius::attr::user_name, user_);
+      const std::array<std::uint8_t, 4> nas{127, 0, 0, 1};
+      p.add(radius::attr::nas_ip_address, nas);
+      p.add_uint32(radius::attr::nas_port, l.port);
+      p.add_uint32(radius::attr::nas_port_type, port_virtual_);
+      p.add_uint32(radius::attr::service_type, framed_user_);
+      // One station per lane: a server's per-station bound on conversations is not the test.
+      p.add(radius::attr::calling_station_id,
+            fmt::format("198.18.{}.{}", (l.port >> 8) & 0xff, l.port & 0xff));
+      const radius::byte_view eap(l.eap_out);
+      for (std::size_t off = 0; off < eap.size(); off += 253)
+        p.add(radius::attr::eap_message, eap.subspan(off, std::min<std::size_t>(253, eap.size() - off)));
+      if (!l.state.empty()) p.add(radius::attr::state, radius::byte_view(l.state));
     }
     auto wire = radius::encode(p);
     if (!wire) throw std::logic_error("radload: a request did not encode");
@@ -359,20 +423,48 @@ class request_maker {
 
 // ---- the load --------------------------------------------------------------------------------
 
+// A "Vm...:" line of /proc/PID/status, in bytes; 0 when unreadable.
+std::uint64_t proc_status_bytes(int pid, std::string_view key) {
+  std::ifstream in(fmt::format("/proc/{}/status", pid));
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(key, 0) == 0) return std::strtoull(line.c_str() + key.size(), nullptr, 10) * 1024;
+  return 0;
+}
+
+std::atomic<bool> stop_requested{false};
+extern "C" void on_stop_signal(int) { stop_requested.store(true); }
+
+// Sleeps `seconds`, or until SIGINT/SIGTERM.
+void wait_or_stop(double seconds) {
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  const auto end = clock_type::now() + to_duration(seconds);
+  while (!stop_requested.load() && clock_type::now() < end) ::poll(nullptr, 0, 20);
+}
+
 struct load_result {
   std::uint64_t sent = 0, retransmits = 0, acked = 0, timeouts = 0, bad = 0, unmatched = 0;
   // Replies refused, by why (they are in `bad` too), and Access-Rejects (answers, in `acked`).
   std::uint64_t bad_authenticator = 0, bad_message_authenticator = 0,
                 missing_message_authenticator = 0, wrong_code = 0, rejects = 0;
   std::uint64_t sessions = 0;  // Stops acknowledged
+  // eap modes: conversations started, Access-Accepts verified (resumed among them), rounds
+  // (Access-Challenges) answered, and what went wrong (bad keys are in `bad`; an EAP error is
+  // a conversation the peer could not go on with).
+  std::uint64_t conversations = 0, accepts = 0, resumed = 0, challenges = 0, bad_mppe_key = 0,
+                missing_mppe_key = 0, eap_errors = 0, held = 0, unsigned_replies = 0;
+  std::string first_eap_error, first_tls_error;
+  std::uint64_t server_rss_before = 0, server_rss_held = 0, server_hwm = 0;
   std::uint64_t acked_in_load = 0;  // within `duration`
   double duration = 0;
   std::vector<std::uint32_t> latency_us;  // every sample, or a uniform reservoir of them
   std::uint64_t latency_samples = 0;
+  std::uint32_t max_us = 0;
   std::mt19937_64 rng{42};
 
   // Algorithm R beyond `reservoir` samples: memory stays bounded on long runs.
   void record_latency(std::uint32_t us) {
+    max_us = std::max(max_us, us);
     constexpr std::size_t reservoir = std::size_t{1} << 24;
     if (latency_us.size() < reservoir) {
       latency_us.push_back(us);
@@ -385,6 +477,7 @@ struct load_result {
   double rate() const {
     return duration > 0 ? static_cast<double>(acked_in_load) / duration : 0;
   }
+  double max_ms() const { return max_us / 1000.0; }
   double percentile_ms(double q) {
     if (latency_us.empty()) return 0;
     const auto k = static_cast<std::size_t>(q * static_cast<double>(latency_us.size() - 1));
@@ -416,6 +509,7 @@ class load_generator {
   }
 
   load_result run() {
+    if (o_.server_pid > 0) r_.server_rss_before = proc_status_bytes(o_.server_pid, "VmRSS:");
     start_ = clock_type::now();
     const auto stop_new = start_ + to_duration(o_.count > 0 ? o_.max_seconds : o_.seconds);
     // What is outstanding at stop_new is waited for through every retransmission, and 1 s more.
@@ -431,8 +525,9 @@ class load_generator {
         r_.duration = seconds_between(start_, now);
         r_.acked_in_load = r_.acked;
       }
-      accepting_ = now < stop_new && (o_.count == 0 || r_.sent < o_.count);
+      accepting_ = now < stop_new && (o_.count == 0 || units() < o_.count);
       if ((!accepting_ && busy_ == 0) || now >= hard_stop) break;
+      if (o_.hold > 0 && busy_ == 0 && paced_.empty()) break;  // every lane holds (or gave up)
       expire(now);
       release_paced(now);
       flush();
@@ -455,6 +550,14 @@ class load_generator {
       r_.acked_in_load = r_.acked;
     }
     r_.timeouts += busy_;  // still unanswered at the hard stop
+    if (o_.hold > 0) {
+      r_.duration = seconds_between(start_, last_ack_);
+      r_.acked_in_load = r_.acked;
+      if (o_.server_pid > 0) r_.server_rss_held = proc_status_bytes(o_.server_pid, "VmRSS:");
+      fmt::print(stderr, "radload: holding {} conversations for {} s\n", r_.held, o_.hold);
+      wait_or_stop(o_.hold);
+    }
+    if (o_.server_pid > 0) r_.server_hwm = proc_status_bytes(o_.server_pid, "VmHWM:");
     return std::move(r_);
   }
 
@@ -473,18 +576,35 @@ class load_generator {
   };
 
   // The lane's next request (or none, once new requests have stopped).
+  // A unit is what --count and --rate count: a request, or (eap modes) a conversation.
+  std::uint64_t units() const { return is_eap(o_.mode) ? r_.conversations : r_.sent; }
+
   void begin_request(std::size_t i, clock_type::time_point now) {
     lane& l = lanes_[i];
-    if (!accepting_ || (o_.count > 0 && r_.sent >= o_.count)) return;
-    if (o_.rate > 0 && static_cast<double>(r_.sent) >= o_.rate * seconds_between(start_, now)) {
-      paced_.push_back(i);  // its turn comes with the clock
-      return;
+    const bool new_unit = !is_eap(o_.mode) || !l.conv;
+    // A conversation under way goes on to its end after new ones have stopped.
+    if (new_unit) {
+      if (!accepting_ || (o_.count > 0 && units() >= o_.count)) return;
+      if (o_.hold > 0 && l.conversations > 0) return;  // --hold: one conversation per lane
+      if (o_.rate > 0 && static_cast<double>(units()) >= o_.rate * seconds_between(start_, now)) {
+        paced_.push_back(i);  // its turn comes with the clock
+        return;
+      }
     }
     socket_state& s = sockets_[l.socket];
     l.id = s.free_ids.front();
     s.free_ids.pop_front();
     s.owner[l.id] = i;
     if (l.step == 0) l.session = next_session_++;
+    if (is_eap(o_.mode) && new_unit) {
+      l.conv = std::make_unique<npsd::peer::conversation>(*o_.peer, o_.user,
+                                                          o_.resume ? &l.tls_session : nullptr);
+      l.eap_out = l.conv->identity_response();
+      l.state.clear();
+      l.conv_started = now;
+      ++l.conversations;
+      ++r_.conversations;
+    }
     l.wire = maker_.make(l, l.id);
     std::copy_n(l.wire.begin() + 4, 16, l.authenticator.begin());
     l.busy = true;
@@ -498,7 +618,7 @@ class load_generator {
   // Lanes held back by --rate start as the clock allows.
   void release_paced(clock_type::time_point now) {
     while (!paced_.empty() && accepting_ &&
-           static_cast<double>(r_.sent) < o_.rate * seconds_between(start_, now)) {
+           static_cast<double>(units()) < o_.rate * seconds_between(start_, now)) {
       const std::size_t i = paced_.front();
       paced_.pop_front();
       begin_request(i, now);
@@ -512,8 +632,9 @@ class load_generator {
     sockets_[l.socket].send_list.push_back(i);
   }
 
-  // Frees the lane's identifier and moves the lane to its session's next step.
-  void finish_request(std::size_t i, clock_type::time_point now) {
+  // Frees the lane's identifier and moves the lane to its session's next step (eap modes: the
+  // conversation's next round, or, with `conversation_over`, a new conversation).
+  void finish_request(std::size_t i, clock_type::time_point now, bool conversation_over = true) {
     lane& l = lanes_[i];
     socket_state& s = sockets_[l.socket];
     s.owner[l.id] = no_lane;
@@ -521,6 +642,8 @@ class load_generator {
     l.busy = false;
     --busy_;
     l.step = l.step == maker_.last_step() ? 0 : l.step + 1;
+    if (conversation_over) l.conv.reset();
+    if (l.held) return;
     begin_request(i, now);
   }
 
@@ -579,6 +702,11 @@ class load_generator {
       case load_mode::status:
         return c == static_cast<std::uint8_t>(code::access_accept) ||
                c == static_cast<std::uint8_t>(code::accounting_response);
+      case load_mode::eap_tls:
+      case load_mode::peap_tls:
+        return c == static_cast<std::uint8_t>(code::access_accept) ||
+               c == static_cast<std::uint8_t>(code::access_reject) ||
+               c == static_cast<std::uint8_t>(code::access_challenge);
     }
     return false;
   }
@@ -602,7 +730,9 @@ class load_generator {
     // Access-Accept/Reject must carry a Message-Authenticator (RFC 3579, BlastRADIUS).
     const bool access_reply = d[0] == static_cast<std::uint8_t>(radius::code::access_accept) ||
                               d[0] == static_cast<std::uint8_t>(radius::code::access_reject);
-    switch (radius::verify_response(d, l.authenticator, o_.secret, access_reply)) {
+    // RFC 3579 3.3: whatever carries an EAP-Message is signed too (Access-Challenge).
+    const bool must_sign = is_eap(o_.mode) || (access_reply && !o_.allow_unsigned);
+    switch (radius::verify_response(d, l.authenticator, o_.secret, must_sign)) {
       case radius::verify_result::ok: break;
       case radius::verify_result::missing_message_authenticator:
         ++r_.bad;
@@ -617,18 +747,97 @@ class load_generator {
         ++r_.bad_authenticator;
         return;
     }
+    if (access_reply && !radius::attribute_value_offset(d, radius::attr::message_authenticator))
+      ++r_.unsigned_replies;  // only with --allow-unsigned
+    if (is_eap(o_.mode)) {
+      on_eap_response(si, i, d, now);
+      return;
+    }
     if (d[0] == static_cast<std::uint8_t>(radius::code::access_reject)) ++r_.rejects;
     ++r_.acked;
     if (l.step == maker_.last_step()) ++r_.sessions;
     r_.record_latency(static_cast<std::uint32_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(now - l.first_sent).count()));
     last_ack_ = now;
-    if (l.pending_send) {  // answered while a retransmission waited: take it off the list
-      auto& list = sockets_[si].send_list;
-      list.erase(std::find(list.begin(), list.end(), i));
-      l.pending_send = false;
-    }
+    take_off_send_list(si, i);  // answered while a retransmission waited
     finish_request(i, now);
+  }
+
+  void take_off_send_list(std::size_t si, std::size_t i) {
+    lane& l = lanes_[i];
+    if (!l.pending_send) return;
+    auto& list = sockets_[si].send_list;
+    list.erase(std::find(list.begin(), list.end(), i));
+    l.pending_send = false;
+  }
+
+  void eap_error(std::string what) {
+    ++r_.eap_errors;
+    if (r_.first_eap_error.empty()) r_.first_eap_error = std::move(what);
+  }
+
+  // A verified reply in an EAP conversation: the next round, or its end.
+  void on_eap_response(std::size_t si, std::size_t i, radius::byte_view d,
+                       clock_type::time_point now) {
+    lane& l = lanes_[i];
+    take_off_send_list(si, i);
+    const auto p = radius::decode(d);
+    if (!p) {
+      ++r_.bad;
+      eap_error("a reply that does not decode");
+      finish_request(i, now);
+      return;
+    }
+    last_ack_ = now;
+    const auto finished = [&] {
+      ++r_.acked;
+      r_.record_latency(static_cast<std::uint32_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(now - l.conv_started).count()));
+    };
+    switch (p->code) {
+      case radius::code::access_challenge: {
+        ++r_.challenges;
+        if (const auto* st = p->find(radius::attr::state)) l.state = st->value;
+        auto reply = l.conv->on_request(p->concat(radius::attr::eap_message));
+        if (!reply.ok) {
+          eap_error(std::move(reply.error));
+          finish_request(i, now);
+          return;
+        }
+        l.eap_out = std::move(reply.eap);
+        if (o_.hold > 0 && l.conv->tls_started()) {  // the server holds its TLS state now
+          l.held = true;
+          ++r_.held;
+        }
+        finish_request(i, now, false);
+        return;
+      }
+      case radius::code::access_accept:
+        switch (npsd::peer::check_mppe_keys(*p, l.conv->msk(), o_.secret, l.authenticator)) {
+          case npsd::peer::mppe_check::match:
+            finished();
+            ++r_.accepts;
+            if (l.conv->resumed()) ++r_.resumed;
+            if (o_.resume) l.tls_session = l.conv->take_session();
+            break;
+          case npsd::peer::mppe_check::missing:
+            ++r_.bad;
+            ++r_.missing_mppe_key;
+            break;
+          case npsd::peer::mppe_check::mismatch:
+            ++r_.bad;
+            ++r_.bad_mppe_key;
+            break;
+        }
+        finish_request(i, now);
+        return;
+      default:  // Access-Reject (expected_code let nothing else through)
+        finished();
+        ++r_.rejects;
+        if (r_.first_tls_error.empty()) r_.first_tls_error = l.conv->tls_error();
+        finish_request(i, now);
+        return;
+    }
   }
 
   const load_options& o_;
@@ -648,9 +857,6 @@ class load_generator {
 };
 
 // ---- echo responder --------------------------------------------------------------------------
-
-std::atomic<bool> stop_requested{false};
-extern "C" void on_stop_signal(int) { stop_requested.store(true); }
 
 enum class echo_fault { none, bad_authenticator, bad_message_authenticator, no_message_authenticator };
 
@@ -723,6 +929,100 @@ int run_echo(const endpoint& at, const std::string& secret, double max_seconds, 
   return 0;
 }
 
+// ---- tampering relay ---------------------------------------------------------------------------
+
+// Flips one byte in the ciphertext of the first MS-MPPE-Recv-Key (Microsoft 311, type 17) of an
+// encoded reply; false when it has none.
+bool spoil_recv_key(radius::bytes& r) {
+  std::size_t off = radius::header_size;
+  while (off + 2 <= r.size()) {
+    const std::size_t len = r[off + 1];
+    if (len < 2 || off + len > r.size()) return false;
+    // Vendor-Specific: type 26, vendor 311, then the vendor's type and length, salt (2), data.
+    if (r[off] == radius::attr::vendor_specific && len >= 6 + 2 + 2 + 16 && r[off + 2] == 0 &&
+        r[off + 3] == 0 && r[off + 4] == 0x01 && r[off + 5] == 0x37 && r[off + 6] == 17) {
+      r[off + len - 1] ^= 0x5a;  // the last ciphertext block: the key's tail or its padding
+      r[off + 6 + 2 + 2] ^= 0x01;  // the first: the key's length byte and head
+      return true;
+    }
+    off += len;
+  }
+  return false;
+}
+
+int run_relay(const endpoint& at, const endpoint& server, const std::string& secret,
+              double max_seconds) {
+  fd_owner listen = udp_socket(at.family());
+  if (::bind(listen.get(), reinterpret_cast<const sockaddr*>(&at.addr), at.len) != 0) {
+    fmt::print(stderr, "radload: bind: {}\n", std::strerror(errno));
+    return 1;
+  }
+  endpoint bound;
+  bound.len = sizeof bound.addr;
+  ::getsockname(listen.get(), reinterpret_cast<sockaddr*>(&bound.addr), &bound.len);
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  fmt::print("{{\"echo_port\": {}, \"pid\": {}}}\n", port_of(bound), ::getpid());
+  std::fflush(stdout);
+
+  struct upstream {
+    fd_owner fd;
+    sockaddr_storage client{};
+    socklen_t client_len = 0;
+    std::array<radius::authenticator_t, 256> auth{};  // by identifier: the request's
+  };
+  std::vector<upstream> ups;
+  const auto find_upstream = [&](const sockaddr_storage& from, socklen_t len) -> upstream& {
+    for (auto& u : ups)
+      if (u.client_len == len && std::memcmp(&u.client, &from, len) == 0) return u;
+    upstream u;
+    u.fd = udp_socket(server.family());
+    if (::connect(u.fd.get(), reinterpret_cast<const sockaddr*>(&server.addr), server.len) != 0)
+      throw std::runtime_error(fmt::format("connect: {}", std::strerror(errno)));
+    u.client = from;
+    u.client_len = len;
+    ups.push_back(std::move(u));
+    return ups.back();
+  };
+  const auto end = clock_type::now() + to_duration(max_seconds);
+  auto rx = std::make_unique<receive_batch>();
+  std::uint64_t spoiled = 0;
+  std::vector<pollfd> fds;
+  while (!stop_requested.load() && clock_type::now() < end) {
+    fds.assign(1, pollfd{listen.get(), POLLIN, 0});
+    for (const auto& u : ups) fds.push_back({u.fd.get(), POLLIN, 0});
+    if (::poll(fds.data(), fds.size(), 100) <= 0) continue;
+    if (fds[0].revents & POLLIN) {
+      const std::size_t n = rx->receive(listen.get());
+      for (std::size_t k = 0; k < n; ++k) {
+        const auto d = rx->datagram(k);
+        if (d.size() < radius::header_size) continue;
+        upstream& u = find_upstream(rx->from[k], rx->msg[k].msg_hdr.msg_namelen);
+        std::copy_n(d.begin() + 4, 16, u.auth[d[1]].begin());
+        (void)::send(u.fd.get(), d.data(), d.size(), MSG_DONTWAIT);
+      }
+    }
+    for (std::size_t i = 1; i < fds.size(); ++i) {
+      if ((fds[i].revents & POLLIN) == 0) continue;
+      upstream& u = ups[i - 1];
+      const std::size_t n = rx->receive(u.fd.get());
+      for (std::size_t k = 0; k < n; ++k) {
+        const auto d = rx->datagram(k);
+        if (d.size() < radius::header_size) continue;
+        radius::bytes r(d.begin(), d.end());
+        if (r[0] == static_cast<std::uint8_t>(radius::code::access_accept) && spoil_recv_key(r)) {
+          radius::sign_response(r, u.auth[r[1]], secret);
+          ++spoiled;
+        }
+        (void)::sendto(listen.get(), r.data(), r.size(), MSG_DONTWAIT,
+                       reinterpret_cast<const sockaddr*>(&u.client), u.client_len);
+      }
+    }
+  }
+  fmt::print(stderr, "radload: relay spoiled {} MPPE keys\n", spoiled);
+  return 0;
+}
+
 // ---- fsync test ------------------------------------------------------------------------------
 
 int run_fsync_test(const std::filesystem::path& dir, double seconds, bool json) {
@@ -763,11 +1063,24 @@ int run_fsync_test(const std::filesystem::path& dir, double seconds, bool json) 
 }
 
 std::string_view mode_name(load_mode m) {
-  return m == load_mode::acct ? "acct" : m == load_mode::pap ? "pap" : "status";
+  switch (m) {
+    case load_mode::acct: return "acct";
+    case load_mode::pap: return "pap";
+    case load_mode::status: return "status";
+    case load_mode::eap_tls: return "eap-tls";
+    case load_mode::peap_tls: return "peap-tls";
+  }
+  return "?";
 }
 
 void print_load(load_result& r, const load_options& o, const std::string& host, bool json) {
-  const double p50 = r.percentile_ms(0.50), p99 = r.percentile_ms(0.99);
+  const double p50 = r.percentile_ms(0.50), p90 = r.percentile_ms(0.90),
+               p99 = r.percentile_ms(0.99), max = r.max_ms();
+  const bool eap = is_eap(o.mode);
+  const double held_each =
+      r.held > 0 && r.server_rss_held > r.server_rss_before
+          ? static_cast<double>(r.server_rss_held - r.server_rss_before) / static_cast<double>(r.held)
+          : 0;
   if (json) {
     nlohmann::ordered_json j{
         {"mode", mode_name(o.mode)},
@@ -779,8 +1092,28 @@ void print_load(load_result& r, const load_options& o, const std::string& host, 
         {"rejects", r.rejects},     {"bad_authenticator", r.bad_authenticator},
         {"bad_message_authenticator", r.bad_message_authenticator},
         {"missing_message_authenticator", r.missing_message_authenticator},
-        {"wrong_code", r.wrong_code},
-        {"p50_ms", p50},            {"p99_ms", p99}};
+        {"wrong_code", r.wrong_code}, {"unsigned_replies", r.unsigned_replies},
+        {"p50_ms", p50},            {"p90_ms", p90}, {"p99_ms", p99}, {"max_ms", max}};
+    if (eap) {
+      j["conversations"] = r.conversations;
+      j["accepts"] = r.accepts;
+      j["resumed"] = r.resumed;
+      j["challenges"] = r.challenges;
+      j["bad_mppe_key"] = r.bad_mppe_key;
+      j["missing_mppe_key"] = r.missing_mppe_key;
+      j["eap_errors"] = r.eap_errors;
+      if (!r.first_eap_error.empty()) j["first_eap_error"] = r.first_eap_error;
+      if (!r.first_tls_error.empty()) j["first_tls_error"] = r.first_tls_error;
+      if (o.hold > 0) j["held"] = r.held;
+    }
+    if (o.server_pid > 0) {
+      j["server_rss_before"] = r.server_rss_before;
+      if (o.hold > 0) {
+        j["server_rss_held"] = r.server_rss_held;
+        j["server_bytes_per_held_conversation"] = held_each;
+      }
+      j["server_peak_rss"] = r.server_hwm;
+    }
     fmt::print("{}\n", j.dump());
   } else {
     fmt::print(
@@ -792,13 +1125,35 @@ void print_load(load_result& r, const load_options& o, const std::string& host, 
         r.timeouts, r.retransmits, r.bad, r.bad_authenticator, r.bad_message_authenticator,
         r.missing_message_authenticator, r.wrong_code, r.unmatched, r.sessions, r.acked_in_load,
         r.duration, r.rate(), p50, p99);
+    fmt::print("  latency p50 {:.3f} p90 {:.3f} p99 {:.3f} max {:.3f} ms{}\n", p50, p90, p99, max,
+               eap ? " (whole conversations)" : "");
+    if (r.unsigned_replies > 0)
+      fmt::print("  {} Access-Accept/Reject without Message-Authenticator (allowed)\n",
+                 r.unsigned_replies);
+    if (eap) {
+      fmt::print("  conversations {} accepted {} (resumed {}) challenges {} bad MPPE keys {} "
+                 "missing MPPE keys {} EAP errors {}{}\n",
+                 r.conversations, r.accepts, r.resumed, r.challenges, r.bad_mppe_key,
+                 r.missing_mppe_key, r.eap_errors,
+                 r.first_eap_error.empty() ? "" : " (first: " + r.first_eap_error + ")");
+      if (!r.first_tls_error.empty())
+        fmt::print("  the peer's TLS failed before a Reject: {}\n", r.first_tls_error);
+      if (o.hold > 0) fmt::print("  held {} conversations at the server's first flight\n", r.held);
+    }
+    if (o.server_pid > 0) {
+      fmt::print("  server VmRSS before {:.1f} MiB", r.server_rss_before / 1048576.0);
+      if (o.hold > 0)
+        fmt::print(", holding {:.1f} MiB ({:.1f} KiB per conversation)",
+                   r.server_rss_held / 1048576.0, held_each / 1024);
+      fmt::print(", peak {:.1f} MiB\n", r.server_hwm / 1048576.0);
+    }
   }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"radload: RADIUS load (accounting, PAP, Status-Server) with every reply verified, "
+  CLI::App app{"radload: RADIUS load (accounting, PAP, Status-Server, EAP-TLS, PEAP-TLS) with every reply verified, "
                "a trivial echo responder for the loopback limit, and an fsync-per-second test"};
   load_options o;
   std::string host = "127.0.0.1";
@@ -807,17 +1162,44 @@ int main(int argc, char** argv) {
   std::string fsync_dir, dictionary_dir = NPSD_DEFAULT_DICTIONARY_DIR;
   double fsync_seconds = 1.0, echo_seconds = 120;
   std::string mode = "acct", fault = "none";
-  app.add_option("--mode", mode, "acct (start/interim/stop sessions), pap or status")
-      ->check(CLI::IsMember({"acct", "pap", "status"}));
-  app.add_option("--user", o.user, "pap: the User-Name");
+  app.add_option("--mode", mode,
+                 "acct (start/interim/stop sessions), pap, status, eap-tls or peap-tls")
+      ->check(CLI::IsMember({"acct", "pap", "status", "eap-tls", "peap-tls"}));
+  npsd::peer::peer_options peer;
+  std::string tls = "1.2";
+  app.add_option("--ca", peer.ca_file, "eap modes: the CA that signed the server's certificate")
+      ->check(CLI::ExistingFile);
+  app.add_option("--cert", peer.cert_file, "eap modes: the client certificate (PEM, RSA or ECDSA)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--key", peer.key_file, "eap modes: its private key (PEM)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls", tls, "eap modes: the highest TLS version offered")
+      ->check(CLI::IsMember({"1.2", "1.3"}));
+  app.add_option("--fragment", peer.fragment_size, "eap modes: TLS bytes per EAP-Response")
+      ->check(CLI::Range(64, 4000));
+  app.add_flag("--resume", o.resume, "eap modes: resume each lane's last TLS session");
+  app.add_option("--hold", o.hold,
+                 "eap modes: hold one conversation per lane at the server's first flight, then "
+                 "wait this many seconds")
+      ->check(CLI::Range(0.0, 3600.0));
+  app.add_option("--server-pid", o.server_pid, "report this server process's memory")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--allow-unsigned", o.allow_unsigned,
+               "accept Access-Accept/Reject without Message-Authenticator (counted)");
+  app.add_option("--user", o.user, "pap, eap modes: the User-Name (and EAP identity)");
   app.add_option("--password", o.password, "pap: the password");
   app.add_option("--rate", o.rate, "new requests per second (default: as fast as the window allows)")
       ->check(CLI::Range(0.1, 1e7));
   app.add_option("--fault", fault,
                  "--echo: wrong replies on purpose: bad-authenticator, bad-message-authenticator, "
-                 "no-message-authenticator")
+                 "no-message-authenticator; --relay: wrong-mppe-key")
       ->check(CLI::IsMember({"none", "bad-authenticator", "bad-message-authenticator",
-                             "no-message-authenticator"}));
+                             "no-message-authenticator", "wrong-mppe-key"}));
+  std::uint16_t relay_port = 0;
+  app.add_option("--relay", relay_port,
+                 "forward to the server on this port, spoiling its replies with --fault "
+                 "wrong-mppe-key")
+      ->check(CLI::Range(1, 65535));
   app.add_option("--host", host, "target (or, with --echo, the address to listen on)")
       ->check(CLI::IsMember({"127.0.0.1", "::1"}));
   app.add_option("--port", port, "target port (with --echo, 0 picks one)");
@@ -862,13 +1244,43 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "radload: only 127.0.0.1 and ::1 are allowed as targets\n");
       return 2;
     }
+    if (relay_port != 0) {
+      if (fault != "wrong-mppe-key") {
+        fmt::print(stderr, "radload: --relay needs --fault wrong-mppe-key\n");
+        return 2;
+      }
+      return run_relay(*at, *loopback_endpoint(host, relay_port), o.secret, echo_seconds);
+    }
+    if (fault == "wrong-mppe-key") {
+      fmt::print(stderr, "radload: --fault wrong-mppe-key is for --relay\n");
+      return 2;
+    }
     if (echo)
       return run_echo(*at, o.secret, echo_seconds,
                       fault == "bad-authenticator"           ? echo_fault::bad_authenticator
                       : fault == "bad-message-authenticator" ? echo_fault::bad_message_authenticator
                       : fault == "no-message-authenticator"  ? echo_fault::no_message_authenticator
                                                              : echo_fault::none);
-    o.mode = mode == "pap" ? load_mode::pap : mode == "status" ? load_mode::status : load_mode::acct;
+    o.mode = mode == "pap"        ? load_mode::pap
+             : mode == "status"   ? load_mode::status
+             : mode == "eap-tls"  ? load_mode::eap_tls
+             : mode == "peap-tls" ? load_mode::peap_tls
+                                  : load_mode::acct;
+    std::unique_ptr<npsd::peer::peer_context> peer_ctx;
+    if (is_eap(o.mode)) {
+      if (peer.ca_file.empty() || peer.cert_file.empty() || peer.key_file.empty()) {
+        fmt::print(stderr, "radload: --mode {} needs --ca, --cert and --key\n", mode);
+        return 2;
+      }
+      peer.kind = o.mode == load_mode::peap_tls ? npsd::peer::method::peap_tls
+                                                : npsd::peer::method::eap_tls;
+      peer.max_tls_version = tls == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION;
+      peer_ctx = std::make_unique<npsd::peer::peer_context>(peer);
+      o.peer = peer_ctx.get();
+    } else if (o.resume || o.hold > 0) {
+      fmt::print(stderr, "radload: --resume and --hold are for the eap modes\n");
+      return 2;
+    }
     if (o.mode == load_mode::pap && o.password.empty()) {
       fmt::print(stderr, "radload: --mode pap needs --password\n");
       return 2;
@@ -889,7 +1301,8 @@ int main(int argc, char** argv) {
     load_generator gen(o, *dict, prefix);
     auto r = gen.run();
     print_load(r, o, host, json);
-    return r.acked > 0 && r.bad == 0 ? 0 : 1;
+    const bool answered = o.hold > 0 ? r.held > 0 : r.acked > 0;
+    return answered && r.bad == 0 && r.eap_errors == 0 ? 0 : 1;
   } catch (const std::exception& e) {
     fmt::print(stderr, "radload: {}\n", e.what());
     return 1;

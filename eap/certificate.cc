@@ -1,4 +1,5 @@
 #include "eap/certificate.h"
+#include "eap/certificate_x509.h"
 
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
@@ -69,10 +70,18 @@ expected<certificate_info, std::string> inspect_certificate(byte_view der) {
   const unsigned char* p = der.data();
   std::unique_ptr<X509, x509_free> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
   if (!cert) return unexpected(std::string("the certificate is not valid DER"));
+  return detail::inspect_x509(cert.get());
+}
+
+namespace detail {
+
+certificate_info inspect_x509(x509_st* cert) {
+  // Only names and extensions: a parsed X509 is reused as it is (parsing DER again would decode
+  // its public key again, which OpenSSL 3.0's decoders make a large part of a handshake).
   certificate_info info;
-  info.subject = name_text(X509_get_subject_name(cert.get()));
-  info.issuer = name_text(X509_get_issuer_name(cert.get()));
-  if (const ASN1_INTEGER* serial = X509_get0_serialNumber(cert.get())) {
+  info.subject = name_text(X509_get_subject_name(cert));
+  info.issuer = name_text(X509_get_issuer_name(cert));
+  if (const ASN1_INTEGER* serial = X509_get0_serialNumber(cert)) {
     if (BIGNUM* bn = ASN1_INTEGER_to_BN(serial, nullptr)) {
       if (char* hex = BN_bn2hex(bn)) {
         info.serial = hex;
@@ -81,7 +90,7 @@ expected<certificate_info, std::string> inspect_certificate(byte_view der) {
       BN_free(bn);
     }
   }
-  if (const X509_NAME* subject = X509_get_subject_name(cert.get())) {
+  if (const X509_NAME* subject = X509_get_subject_name(cert)) {
     int last = -1;
     for (int i = X509_NAME_get_index_by_NID(subject, NID_commonName, -1); i >= 0;
          i = X509_NAME_get_index_by_NID(subject, NID_commonName, i))
@@ -91,7 +100,7 @@ expected<certificate_info, std::string> inspect_certificate(byte_view der) {
   }
   int crit = 0;
   std::unique_ptr<GENERAL_NAMES, names_free> sans(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert.get(), NID_subject_alt_name, &crit, nullptr)));
+      X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, nullptr)));
   if (sans) {
     const ASN1_OBJECT* upn = OBJ_txt2obj(upn_oid, 1);
     for (int i = 0; i < sk_GENERAL_NAME_num(sans.get()); ++i) {
@@ -117,7 +126,7 @@ expected<certificate_info, std::string> inspect_certificate(byte_view der) {
     ASN1_OBJECT_free(const_cast<ASN1_OBJECT*>(upn));
   }
   std::unique_ptr<EXTENDED_KEY_USAGE, eku_free> eku(static_cast<EXTENDED_KEY_USAGE*>(
-      X509_get_ext_d2i(cert.get(), NID_ext_key_usage, &crit, nullptr)));
+      X509_get_ext_d2i(cert, NID_ext_key_usage, &crit, nullptr)));
   if (eku) {
     info.has_eku = true;
     for (int i = 0; i < sk_ASN1_OBJECT_num(eku.get()); ++i)
@@ -125,6 +134,8 @@ expected<certificate_info, std::string> inspect_certificate(byte_view der) {
   }
   return info;
 }
+
+}  // namespace detail
 
 std::optional<certificate_identity> identity_of(const certificate_info& c,
                                                 const std::vector<cert_identity_source>& order) {

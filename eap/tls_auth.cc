@@ -92,8 +92,7 @@ tls_outcome tls_auth::on_payload(byte_view payload) {
   if (st == tls_session::state::failed) {
     auto f = failed(failure_kind::tls, tls_.failure_detail());
     f.tls_why = tls_.failure();
-    if (const auto der = tls_.peer_certificate_der(); !der.empty())
-      if (auto info = inspect_certificate(der)) f.certificate = std::move(*info);
+    if (auto info = tls_.peer_certificate()) f.certificate = std::move(*info);
     if (output.empty()) return f;
     // RFC 5216 2.1.3: the alert goes to the peer; its answer gets the failure.
     pending_failure_ = std::move(f);
@@ -127,19 +126,17 @@ tls_outcome tls_auth::complete() {
         s = failed(failure_kind::tls, tls_.failure_detail());
         s.tls_why = why;
         s.resumed = true;
-        if (auto info = inspect_certificate(tls_.peer_certificate_der())) s.certificate = std::move(*info);
+        if (auto info = tls_.peer_certificate()) s.certificate = std::move(*info);
         return s;
       }
     }
     if (!s.resumed) tls_.remember_peer_intermediates();
-    const auto der = tls_.peer_certificate_der();
-    if (der.empty()) {
-      s = failed(failure_kind::tls, "the client sent no certificate");
+    auto info = tls_.peer_certificate();
+    if (!info) {
+      s = failed(failure_kind::tls, info.error());
       s.tls_why = tls_failure::no_certificate;
       return s;
     }
-    auto info = inspect_certificate(der);
-    if (!info) return failed(failure_kind::tls, info.error());
     if (!info->client_auth()) {
       s = failed(failure_kind::no_client_auth,
                  "the certificate lacks the Client Authentication purpose (1.3.6.1.5.5.7.3.2)");

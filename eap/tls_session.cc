@@ -1,5 +1,7 @@
 #include "eap/tls_session.h"
 
+#include "eap/certificate_x509.h"
+
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -472,6 +474,12 @@ std::optional<bytes> tls_session::export_keying_material(std::string_view label,
 bytes tls_session::peer_certificate_der() const {
   if (X509* cert = SSL_get0_peer_certificate(impl_->ssl.get())) return der_of(cert);
   return impl_->failed_leaf;
+}
+
+expected<certificate_info, std::string> tls_session::peer_certificate() const {
+  if (X509* cert = SSL_get0_peer_certificate(impl_->ssl.get())) return detail::inspect_x509(cert);
+  if (impl_->failed_leaf.empty()) return unexpected(std::string("the client sent no certificate"));
+  return inspect_certificate(impl_->failed_leaf);
 }
 
 }  // namespace npsd::eap

@@ -77,6 +77,9 @@ class tls_session {
   // The client's certificate (leaf), DER; empty when none was sent. A resumed session gives
   // the certificate of the session it resumes.
   bytes peer_certificate_der() const;
+  // What that certificate says (names, SANs, EKUs), read from OpenSSL's parsed copy; an error
+  // when there is none.
+  expected<certificate_info, std::string> peer_certificate() const;
   // Verifies the peer's certificate again, as of now, against the trust store, the CRLs and
   // their modes (a resumed session's certificate was verified when the session was made).
   // tls_failure::none when it still holds; else the failure, with failure_detail() set.

@@ -158,6 +158,7 @@ class npsd_process {
     return false;
   }
   const fs::path& ready_file() const { return ready_; }
+  pid_t pid() const noexcept { return pid_; }
 
   std::uint16_t auth_port = 0;
   std::uint16_t acct_port = 0;
