@@ -282,12 +282,15 @@ struct conversation::state {
   // PEAP phase 2: one inner packet in (plaintext of the tunnel) -> the inner packet to send.
   bool on_inner(const bytes& plain, bytes& out, std::string& error) {
     // [MS-PEAP]: inner packets come without their EAP header, except EAP-TLV (type 33) which
-    // keeps it. A full header is recognised by its code and length.
+    // keeps it. A full header is recognised by its code and length; FreeRADIUS sends its inner
+    // Identity request with one, and takes the answer without.
     const bool full = plain.size() >= 5 && (plain[0] == eap_request || plain[0] == eap_success ||
                                             plain[0] == eap_failure) &&
                       (static_cast<std::size_t>(plain[2]) << 8 | plain[3]) == plain.size();
+    if (full && plain[0] == eap_request && plain[4] != type_tlv)  // FreeRADIUS's inner Identity
+      return on_inner(bytes(plain.begin() + 4, plain.end()), out, error);  // answered headerless
     if (full) {
-      if (plain[0] != eap_request || plain[4] != type_tlv) {
+      if (plain[0] != eap_request) {
         error = fmt::format("unexpected inner EAP packet (code {}, type {}) in the PEAP tunnel",
                             plain[0], plain[4]);
         return false;
@@ -322,7 +325,11 @@ struct conversation::state {
         out.insert(out.end(), identity.begin(), identity.end());
         return true;
       case type_tls: {
-        if (!inner) inner = std::make_unique<tls_layer>(ctx.inner.get(), ctx.o.fragment_size, nullptr);
+        // Inner fragments small enough that each, encrypted, fits one outer fragment: FreeRADIUS
+        // 3.2 loses its inner EAP state when a tunneled response spans outer fragments.
+        if (!inner)
+          inner = std::make_unique<tls_layer>(
+              ctx.inner.get(), ctx.o.fragment_size > 200 ? ctx.o.fragment_size - 100 : 100, nullptr);
         std::vector<bytes> app;
         bool ack = false;
         if (!inner->receive(byte_view(plain).subspan(1), app, ack, error)) {

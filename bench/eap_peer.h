@@ -28,7 +28,7 @@ struct peer_options {
   std::string cert_file;   // the client's certificate chain (PEM)
   std::string key_file;    // its private key (PEM)
   int max_tls_version = 0;  // TLS1_2_VERSION, TLS1_3_VERSION; 0: what OpenSSL allows
-  std::size_t fragment_size = 1000;  // TLS bytes per EAP-Response
+  std::size_t fragment_size = 1398;  // TLS bytes per EAP-Response (wpa_supplicant's default)
 };
 
 // The TLS contexts, built once and shared by every conversation (not thread-safe to build,

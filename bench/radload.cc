@@ -1217,7 +1217,7 @@ int main(int argc, char** argv) {
   app.add_option("--max-seconds", o.max_seconds, "time bound of --count, and of --echo")
       ->check(CLI::Range(0.1, 3600.0));
   app.add_option("--timeout", o.timeout, "seconds before a retransmission")
-      ->check(CLI::Range(0.01, 30.0));
+      ->check(CLI::Range(0.01, 300.0));
   app.add_option("--retries", o.retries, "retransmissions before giving a request up")
       ->check(CLI::Range(0, 10));
   app.add_option("--interims", o.interims, "Interim-Updates per session")->check(CLI::Range(0, 100));
