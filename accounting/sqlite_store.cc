@@ -163,6 +163,10 @@ class sqlite_store final : public store {
       events_queued_ += event ? 1 : 0;
       queue_.push_back(std::move(it));
       depth_.store(queue_.size(), std::memory_order_relaxed);
+      // The writer needs waking when it may be waiting for this: an empty queue (it sleeps),
+      // a record (it ends an events-only wait), a full batch. Another event in a queue it
+      // will take anyway needs no wake-up (a context switch per event on a busy core).
+      if (event && queue_.size() > 1 && queue_.size() < cfg_.batch_max_records) return true;
     }
     cv_.notify_one();
     return true;
@@ -243,6 +247,13 @@ class sqlite_store final : public store {
         if (cfg_.batch_max_delay.count() > 0 && queue_.size() < cfg_.batch_max_records && !stopping_)
           cv_.wait_for(lock, cfg_.batch_max_delay,
                        [&] { return stopping_ || queue_.size() >= cfg_.batch_max_records; });
+        // Events only: wait for more, until a record comes or the batch is full.
+        if (cfg_.event_batch_delay.count() > 0 && events_queued_ == queue_.size() && !stopping_ &&
+            queue_.size() < cfg_.batch_max_records)
+          cv_.wait_for(lock, cfg_.event_batch_delay, [&] {
+            return stopping_ || queue_.size() >= cfg_.batch_max_records ||
+                   events_queued_ < queue_.size();
+          });
         const auto n = std::min(queue_.size(), cfg_.batch_max_records);
         std::move(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n),
                   std::back_inserter(batch));

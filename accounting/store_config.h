@@ -18,6 +18,10 @@ struct store_config {
   std::size_t queue_max_records = 65536;  // records and events waiting for the writer
   std::size_t batch_max_records = 1024;   // group commit: at most this many per transaction
   std::chrono::milliseconds batch_max_delay{0};  // ... or what arrived within this time
+  // Authentication events have nobody waiting for their commit: a batch of events only waits
+  // this long for more (a record arriving ends the wait), so that one transaction and one
+  // fsync carry many of them instead of one each.
+  std::chrono::milliseconds event_batch_delay{20};
   std::chrono::milliseconds busy_timeout{100};   // waiting for another process's lock
   bool log_authentication = true;  // Access-Accept/Reject events into auth_events
   // NPS's "if logging fails, discard connection requests": no Access-Accept/Reject is sent

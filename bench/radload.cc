@@ -532,9 +532,11 @@ class load_generator {
       release_paced(now);
       flush();
       auto wait = std::chrono::milliseconds(o_.rate > 0 && !paced_.empty() ? 1 : 20);
+      // Deadlines of requests already answered go first, so that the wait is for a live one
+      // (rounded up: a wait of 0 would spin).
+      while (!deadlines_.empty() && !live(deadlines_.front())) deadlines_.pop_front();
       if (!deadlines_.empty())
-        wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(
-                              deadlines_.front().at - now),
+        wait = std::clamp(std::chrono::ceil<std::chrono::milliseconds>(deadlines_.front().at - now),
                           std::chrono::milliseconds(0), wait);
       for (std::size_t i = 0; i < sockets_.size(); ++i) {
         const bool out = !sockets_[i].send_list.empty();
@@ -664,6 +666,11 @@ class load_generator {
     }
   }
 
+  bool live(const deadline& d) const {
+    const lane& l = lanes_[d.lane];
+    return l.busy && l.send_seq == d.seq && !l.pending_send;
+  }
+
   // Retransmits (or gives up on) every request whose deadline has passed. Deadlines are pushed
   // in send order with one timeout, so the queue is sorted.
   void expire(clock_type::time_point now) {
@@ -671,7 +678,7 @@ class load_generator {
       const deadline d = deadlines_.front();
       deadlines_.pop_front();
       lane& l = lanes_[d.lane];
-      if (!l.busy || l.send_seq != d.seq || l.pending_send) continue;  // answered or resent
+      if (!live(d)) continue;  // answered or resent
       if (l.transmissions <= o_.retries) {
         queue_send(d.lane);
       } else {
@@ -686,7 +693,13 @@ class load_generator {
       const std::size_t n = rx_.receive(sockets_[si].fd.get());
       if (n == 0) return;
       const auto now = clock_type::now();
-      for (std::size_t k = 0; k < n; ++k) on_response(si, rx_.datagram(k), now);
+      for (std::size_t k = 0; k < n; ++k) {
+        on_response(si, rx_.datagram(k), now);
+        // An EAP round costs the peer TLS work: each lane's next request goes out at once
+        // rather than after the whole batch, or the lanes fall into lockstep waves and the
+        // server idles while the peer works (and the other way round).
+        if (is_eap(o_.mode)) flush();
+      }
       if (n < batch) return;
     }
   }

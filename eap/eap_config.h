@@ -53,10 +53,13 @@ struct eap_config {
   std::string ciphersuites;      // TLS 1.3 suites; empty: OpenSSL's default
   std::string groups;            // key exchange groups; empty: OpenSSL's default
 
-  // Fast reconnect: TLS session resumption by session ticket (stateless), this long; 0 = off.
-  // A resumed session is authorised again (directory and policy) and its certificate checked
-  // again against the trust store and the CRLs.
+  // Fast reconnect: TLS session resumption, this long; 0 = off. A resumed session is
+  // authorised again (directory and policy) and its certificate checked again against the
+  // trust store and the CRLs. Sessions are kept by the server (TLS 1.2 session IDs, TLS 1.3
+  // stateful tickets), at most session_cache_size of them, the least recently used dropped
+  // first; the cache outlives reloads.
   std::chrono::seconds resumption_lifetime{3600};
+  std::size_t session_cache_size = 20000;
 
   std::size_t fragment_size = 1020;     // EAP-TLS data bytes per EAP-Request (before Framed-MTU)
   std::size_t max_message_size = 65536; // a TLS message from the client, reassembled

@@ -8,8 +8,13 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <array>
+#include <ctime>
+#include <list>
 #include <mutex>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <fmt/format.h>
@@ -22,7 +27,13 @@ struct ctx_free {
   void operator()(SSL_CTX* p) const noexcept { SSL_CTX_free(p); }
 };
 struct ssl_free {
-  void operator()(SSL* p) const noexcept { SSL_free(p); }
+  void operator()(SSL* p) const noexcept {
+    // A conversation ends without a TLS close_notify (EAP says Success or Failure instead);
+    // without this, SSL_free would take the session out of the cache as if it were broken.
+    // A handshake that did not finish leaves no session in the cache anyway.
+    SSL_set_shutdown(p, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    SSL_free(p);
+  }
 };
 
 // The error queue's newest entry as text, and the queue cleared. No key material is in it.
@@ -129,6 +140,96 @@ expected<int, std::string> load_crls(X509_STORE* store, const std::filesystem::p
   return n;
 }
 
+// The server's TLS sessions for fast reconnect, shared by every tls_context (EAP-TLS and the
+// PEAP tunnel, before and after a reload: OpenSSL only resumes a session in the session ID
+// context it was made in). Bounded, least recently used dropped first. A session kept here is
+// not serialised: OpenSSL 3.0's stateless tickets encode each session and parse it back,
+// client certificate included, whose public-key decoding is a large part of a handshake.
+class session_cache {
+ public:
+  static session_cache& instance() {
+    static session_cache c;
+    return c;
+  }
+
+  void set_capacity(std::size_t n) {
+    std::lock_guard lock(mu_);
+    capacity_ = std::max<std::size_t>(n, 1);
+    trim();
+  }
+
+  static int on_new(SSL*, SSL_SESSION* s) { return instance().add(s) ? 1 : 0; }
+  static SSL_SESSION* on_get(SSL*, const unsigned char* id, int len, int* copy) {
+    *copy = 1;  // OpenSSL takes its own reference
+    return instance().find(std::string(reinterpret_cast<const char*>(id), static_cast<std::size_t>(len)));
+  }
+  static void on_remove(SSL_CTX*, SSL_SESSION* s) { instance().erase(s); }
+
+ private:
+  using lru = std::list<std::pair<std::string, SSL_SESSION*>>;
+
+  static std::string id_of(const SSL_SESSION* s) {
+    unsigned int len = 0;
+    const unsigned char* id = SSL_SESSION_get_id(s, &len);
+    return std::string(reinterpret_cast<const char*>(id), len);
+  }
+
+  // Takes the reference OpenSSL hands over (the callback returns 1).
+  bool add(SSL_SESSION* s) {
+    auto id = id_of(s);
+    if (id.empty()) return false;
+    std::lock_guard lock(mu_);
+    if (const auto it = index_.find(id); it != index_.end()) {
+      SSL_SESSION_free(it->second->second);
+      order_.erase(it->second);
+      index_.erase(it);
+    }
+    order_.emplace_front(id, s);
+    index_.emplace(std::move(id), order_.begin());
+    trim();
+    return true;
+  }
+
+  SSL_SESSION* find(const std::string& id) {
+    std::lock_guard lock(mu_);
+    const auto it = index_.find(id);
+    if (it == index_.end()) return nullptr;
+    SSL_SESSION* s = it->second->second;
+    const long age = static_cast<long>(std::time(nullptr)) - SSL_SESSION_get_time(s);
+    if (age > SSL_SESSION_get_timeout(s)) {  // expired: gone
+      SSL_SESSION_free(s);
+      order_.erase(it->second);
+      index_.erase(it);
+      return nullptr;
+    }
+    order_.splice(order_.begin(), order_, it->second);
+    return s;
+  }
+
+  void erase(SSL_SESSION* s) {
+    const auto id = id_of(s);
+    std::lock_guard lock(mu_);
+    const auto it = index_.find(id);
+    if (it == index_.end() || it->second->second != s) return;
+    SSL_SESSION_free(s);
+    order_.erase(it->second);
+    index_.erase(it);
+  }
+
+  void trim() {
+    while (order_.size() > capacity_) {
+      SSL_SESSION_free(order_.back().second);
+      index_.erase(order_.back().first);
+      order_.pop_back();
+    }
+  }
+
+  std::mutex mu_;
+  std::size_t capacity_ = 20000;
+  lru order_;
+  std::unordered_map<std::string, lru::iterator> index_;
+};
+
 }  // namespace
 
 struct tls_context::impl {
@@ -154,23 +255,20 @@ expected<std::shared_ptr<const tls_context>, std::string> tls_context::make(cons
   // compression; session resumption is off until fast reconnect is configured.
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
                                SSL_OP_CIPHER_SERVER_PREFERENCE);
-  // Fast reconnect by session tickets only: nothing is kept per session on the server.
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  // Fast reconnect from the server's own session cache (see session_cache): no stateless
+  // tickets; TLS 1.3 sends one stateful ticket (it names a cached session).
+  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
   if (cfg.resumption_lifetime.count() > 0) {
+    session_cache::instance().set_capacity(cfg.session_cache_size);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL |
+                                            SSL_SESS_CACHE_NO_AUTO_CLEAR);
+    SSL_CTX_sess_set_new_cb(ctx, session_cache::on_new);
+    SSL_CTX_sess_set_get_cb(ctx, session_cache::on_get);
+    SSL_CTX_sess_set_remove_cb(ctx, session_cache::on_remove);
     SSL_CTX_set_num_tickets(ctx, 1);
     SSL_CTX_set_timeout(ctx, static_cast<long>(cfg.resumption_lifetime.count()));
-    // One ticket key for the life of the process, so that sessions survive a reload or a CRL
-    // change (the session is authorised again anyway); a restart rotates it.
-    static const auto ticket_keys = [] {
-      std::array<unsigned char, 80> k{};  // name 16, HMAC 32, AES 32
-      RAND_bytes(k.data(), static_cast<int>(k.size()));
-      return k;
-    }();
-    if (SSL_CTX_set_tlsext_ticket_keys(ctx, const_cast<unsigned char*>(ticket_keys.data()),
-                                       ticket_keys.size()) != 1)
-      return unexpected("cannot install the session ticket keys: " + openssl_error());
   } else {
-    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_num_tickets(ctx, 0);
   }
   const auto cipher_list = cfg.cipher_list.empty() ? std::string(default_cipher_list) : cfg.cipher_list;

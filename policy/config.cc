@@ -211,7 +211,7 @@ eap::eap_config read_eap(const json_reader& r, const std::filesystem::path& base
                    "max_message_size", "conversation_timeout_seconds", "max_conversations",
                    "max_conversations_per_station", "max_rounds", "methods", "peap_inner_methods",
                    "certificate_identity",
-                   "resumption_lifetime_seconds",
+                   "resumption_lifetime_seconds", "session_cache_size",
                    "require_identity_match"});
   eap::eap_config e;
   e.enabled = true;
@@ -236,6 +236,8 @@ eap::eap_config read_eap(const json_reader& r, const std::filesystem::path& base
   if (const auto v = r.get("groups")) e.groups = v->non_empty_string();
   e.resumption_lifetime =
       std::chrono::seconds(r.integer_or("resumption_lifetime_seconds", 3600, 0, 7 * 86'400));
+  e.session_cache_size =
+      static_cast<std::size_t>(r.integer_or("session_cache_size", 20000, 1, 1'000'000));
   e.fragment_size = static_cast<std::size_t>(r.integer_or("fragment_size", 1020, 64, 4000));
   e.max_message_size =
       static_cast<std::size_t>(r.integer_or("max_message_size", 65536, 4096, 1 << 20));

@@ -4,6 +4,7 @@
 // non-blocking sendto on the socket descriptor, safe from any thread.
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -29,14 +30,18 @@ class udp_listener {
 
  private:
   void receive();
+  void drain();  // the datagrams queued on the socket, by recvmmsg()
+  void deliver(const boost::asio::ip::udp::endpoint& to, const std::uint8_t* data, std::size_t n);
   void send(const boost::asio::ip::udp::endpoint& to, const radius::bytes& data);
 
   policy::listener_kind kind_;
   boost::asio::io_context& io_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::ip::udp::socket socket_;
+  static constexpr std::size_t batch = 32;  // datagrams per recvmmsg()
   boost::asio::ip::udp::endpoint sender_;
-  std::array<std::uint8_t, radius::max_packet_size> buffer_{};
+  std::vector<std::array<std::uint8_t, radius::max_packet_size>> buffers_ =
+      std::vector<std::array<std::uint8_t, radius::max_packet_size>>(batch);
   on_datagram handler_;
   counters& counters_;
   bool stopped_ = false;
