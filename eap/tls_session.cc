@@ -151,6 +151,9 @@ class session_cache {
     static session_cache c;
     return c;
   }
+  ~session_cache() {
+    for (auto& [id, s] : order_) SSL_SESSION_free(s);
+  }
 
   void set_capacity(std::size_t n) {
     std::lock_guard lock(mu_);
