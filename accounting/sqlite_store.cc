@@ -266,6 +266,25 @@ class sqlite_store final : public store {
     }
   }
 
+  // Puts the batch's events back at the head of the queue, in order; returns how many did
+  // not fit.
+  std::uint64_t requeue_events(std::vector<item>& batch) {
+    std::uint64_t lost = 0;
+    std::lock_guard lock(mu_);
+    for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
+      if (!std::holds_alternative<auth_event>(*it)) continue;
+      if (stopping_ || events_queued_ >= cfg_.queue_max_records / 2 ||
+          queue_.size() >= cfg_.queue_max_records) {
+        ++lost;
+        continue;
+      }
+      queue_.push_front(std::move(*it));
+      ++events_queued_;
+    }
+    depth_.store(queue_.size(), std::memory_order_relaxed);
+    return lost;
+  }
+
   void write(std::vector<item>& batch) {
     std::uint64_t duplicates = 0;
     auto result = transaction(batch, duplicates);
@@ -290,7 +309,10 @@ class sqlite_store final : public store {
     sessions_.clear();  // the rolled-back rows it may name are gone
     commit_failures_.fetch_add(1, std::memory_order_relaxed);
     records_failed_.fetch_add(records, std::memory_order_relaxed);
-    events_lost_.fetch_add(events, std::memory_order_relaxed);
+    // Records are not acknowledged (their NAS sends them again); events have nobody to send
+    // them again: they go back to the head of the queue for the next attempt, within their
+    // half of it, and only what does not fit is lost.
+    events_lost_.fetch_add(requeue_events(batch), std::memory_order_relaxed);
     {
       std::lock_guard lock(error_mu_);
       last_error_ = result.error().message;
