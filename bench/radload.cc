@@ -871,13 +871,14 @@ class load_generator {
 
 // ---- echo responder --------------------------------------------------------------------------
 
-enum class echo_fault { none, bad_authenticator, bad_message_authenticator, no_message_authenticator };
-
-int run_echo(const endpoint& at, const std::string& secret, double max_seconds, echo_fault fault) {
+// A socket bound to `at` for --echo and --relay, its port announced on stdout as
+// {"echo_port": N, "pid": P}, SIGINT/SIGTERM set to stop the loop; nullopt (reported) when
+// the address cannot be bound.
+std::optional<fd_owner> announced_socket(const endpoint& at) {
   fd_owner fd = udp_socket(at.family());
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&at.addr), at.len) != 0) {
     fmt::print(stderr, "radload: bind: {}\n", std::strerror(errno));
-    return 1;
+    return std::nullopt;
   }
   endpoint bound;
   bound.len = sizeof bound.addr;
@@ -886,6 +887,15 @@ int run_echo(const endpoint& at, const std::string& secret, double max_seconds, 
   std::signal(SIGTERM, on_stop_signal);
   fmt::print("{{\"echo_port\": {}, \"pid\": {}}}\n", port_of(bound), ::getpid());
   std::fflush(stdout);
+  return fd;
+}
+
+enum class echo_fault { none, bad_authenticator, bad_message_authenticator, no_message_authenticator };
+
+int run_echo(const endpoint& at, const std::string& secret, double max_seconds, echo_fault fault) {
+  auto bound_fd = announced_socket(at);
+  if (!bound_fd) return 1;
+  fd_owner fd = std::move(*bound_fd);
 
   const auto end = clock_type::now() + to_duration(max_seconds);
   auto rx = std::make_unique<receive_batch>();
@@ -965,18 +975,9 @@ bool spoil_recv_key(radius::bytes& r) {
 
 int run_relay(const endpoint& at, const endpoint& server, const std::string& secret,
               double max_seconds) {
-  fd_owner listen = udp_socket(at.family());
-  if (::bind(listen.get(), reinterpret_cast<const sockaddr*>(&at.addr), at.len) != 0) {
-    fmt::print(stderr, "radload: bind: {}\n", std::strerror(errno));
-    return 1;
-  }
-  endpoint bound;
-  bound.len = sizeof bound.addr;
-  ::getsockname(listen.get(), reinterpret_cast<sockaddr*>(&bound.addr), &bound.len);
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
-  fmt::print("{{\"echo_port\": {}, \"pid\": {}}}\n", port_of(bound), ::getpid());
-  std::fflush(stdout);
+  auto bound_fd = announced_socket(at);
+  if (!bound_fd) return 1;
+  fd_owner listen = std::move(*bound_fd);
 
   struct upstream {
     fd_owner fd;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "eap_peer.h"
 #include "harness.h"
 #include "radius/crypto.h"
 
@@ -150,21 +151,8 @@ class eap_tls_client {
                        : SSL_export_keying_material(ssl, km, sizeof km, "client EAP encryption", 21,
                                                     nullptr, 0, 0);
     if (ok != 1) return false;
-    int matched = 0;
-    for (const auto& a : accept.attributes) {
-      if (a.type != radius::attr::vendor_specific) continue;
-      const auto vsas = radius::split_vsa(a.value);
-      if (!vsas) continue;
-      for (const auto& v : *vsas) {
-        if (v.vendor != 311 || (v.type != 16 && v.type != 17)) continue;
-        const auto key = radius::salt_decrypt(v.value, secret, auth);
-        if (!key || key->size() < 32) return false;
-        const unsigned char* want = v.type == 17 ? km : km + 32;  // Recv = MSK[0..31]
-        if (!std::equal(want, want + 32, key->begin())) return false;
-        ++matched;
-      }
-    }
-    return matched == 2;
+    return peer::check_mppe_keys(accept, radius::byte_view(km, 64), secret, auth) ==
+           peer::mppe_check::match;
   }
 
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx_{nullptr, SSL_CTX_free};
