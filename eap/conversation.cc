@@ -7,15 +7,13 @@
 #include <fmt/format.h>
 
 #include "eap/mschapv2.h"
+#include "eap/peap_tlv.h"
 #include "radius/crypto.h"
 
 namespace npsd::eap {
 
 namespace {
 
-constexpr std::uint8_t type_tlv = 33;  // EAP-TLV (PEAPv0 extensions)
-constexpr std::uint16_t tlv_result = 3;
-constexpr std::uint16_t result_success = 1;
 
 std::string type_name(std::uint8_t t) {
   return t == type::peap       ? "PEAP (25)"
@@ -36,19 +34,8 @@ std::string type_list(byte_view types) {
 
 // A Result TLV inside an EAP-TLV Request (PEAPv0 sends it with the full EAP header).
 bytes result_tlv_request(std::uint8_t id) {
-  return encode(packet{code::request, id, type_tlv, {0x80, 0x03, 0x00, 0x02, 0x00, 0x01}});
-}
-
-// The status of the Result TLV in an EAP-TLV Response, or 0 when there is none.
-std::uint16_t result_status(byte_view tlvs) {
-  while (tlvs.size() >= 4) {
-    const std::uint16_t t = static_cast<std::uint16_t>((tlvs[0] & 0x3f) << 8 | tlvs[1]);
-    const std::size_t len = static_cast<std::size_t>(tlvs[2]) << 8 | tlvs[3];
-    if (len > tlvs.size() - 4) return 0;
-    if (t == tlv_result && len >= 2) return static_cast<std::uint16_t>(tlvs[4] << 8 | tlvs[5]);
-    tlvs = tlvs.subspan(4 + len);
-  }
-  return 0;
+  return encode(
+      packet{code::request, id, peap::eap_type_tlv, peap::result_payload(peap::result_success)});
 }
 
 }  // namespace
@@ -236,9 +223,9 @@ step conversation::on_tunnel_data(const bytes& plain, std::uint8_t id) {
       return on_mschapv2(plain, id);
     case inner_phase::result: {
       auto tlv = parse(plain);
-      if (!tlv || tlv->code != code::response || tlv->type != type_tlv)
+      if (!tlv || tlv->code != code::response || tlv->type != peap::eap_type_tlv)
         return fail(failure_kind::unexpected_packet, "expected the EAP-TLV Result response", id);
-      if (result_status(tlv->data) != result_success)
+      if (peap::result_status(tlv->data) != peap::result_success)
         return fail(failure_kind::unexpected_packet, "the peer did not confirm success (Result TLV)",
                     id);
       // The keys are the outer tunnel's, the identity the inner method's.
