@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -107,8 +108,32 @@ class sqlite_store final : public store {
     if (writer_.joinable()) writer_.join();
   }
 
+  // A database that cannot be written now (read-only, locked, full, failing) does not stop
+  // npsd: the store starts failing, acknowledges nothing and probes until it can write.
+  // What no waiting can fix is refused: no such directory, not a database, a newer schema.
   expected<bool, std::string> start() {
-    if (auto r = open(); !r) return unexpected(r.error().message);
+    const auto dir = std::filesystem::absolute(cfg_.database).parent_path();
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec))
+      return unexpected(fmt::format("{}: the directory {} does not exist",
+                                    cfg_.database.string(), dir.string()));
+    if (auto r = open(); !r) {
+      const int primary = r.error().code & 0xff;
+      const bool transient = primary == SQLITE_BUSY || primary == SQLITE_LOCKED ||
+                             primary == SQLITE_READONLY || primary == SQLITE_FULL ||
+                             primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN ||
+                             primary == SQLITE_PERM;
+      if (!transient) return unexpected(r.error().message);
+      healthy_ = false;
+      {
+        std::lock_guard lock(error_mu_);
+        last_error_ = r.error().message;
+      }
+      last_failure_log_ = std::chrono::steady_clock::now();
+      say(store_log_level::error,
+          "accounting database failing: records not acknowledged (the NAS retries)",
+          r.error().message);
+    }
     writer_ = std::thread([this] { run(); });
     return true;
   }

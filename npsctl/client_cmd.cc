@@ -72,6 +72,8 @@ bool requires_message_authenticator(const ordered_json& c) {
   return c.value("require_message_authenticator", true);
 }
 
+bool limits_proxy_state(const ordered_json& c) { return c.value("limit_proxy_state", true); }
+
 std::string vendor_of(const ordered_json& c) {
   return c.value("vendor", std::string("RADIUS Standard"));
 }
@@ -86,6 +88,7 @@ ordered_json client_view(const ordered_json& c) {
   else
     v["secret"] = c.contains("secret") ? "(set)" : "(none)";
   v["require_message_authenticator"] = requires_message_authenticator(c);
+  v["limit_proxy_state"] = limits_proxy_state(c);
   v["vendor"] = vendor_of(c);
   return v;
 }
@@ -113,6 +116,7 @@ struct add_options {
   std::string name, address;
   secret_options secret;
   bool no_message_authenticator = false;
+  bool no_limit_proxy_state = false;
   std::optional<std::string> vendor;
 };
 
@@ -127,6 +131,9 @@ void add_client_add(CLI::App& client) {
   cmd->add_flag("--no-require-message-authenticator", o->no_message_authenticator,
                 "Accept Access-Requests without Message-Authenticator (only for a legacy NAS: "
                 "exposes it to BlastRADIUS)");
+  cmd->add_flag("--no-limit-proxy-state", o->no_limit_proxy_state,
+                "With --no-require-message-authenticator: also accept Access-Requests that carry "
+                "Proxy-State without Message-Authenticator (dropped by default)");
   cmd->add_option("--vendor", o->vendor, "Client vendor (default \"RADIUS Standard\")");
   cmd->callback([o] {
     if (!o->secret.given())
@@ -139,6 +146,7 @@ void add_client_add(CLI::App& client) {
     c["address"] = o->address;
     apply_secret(o->secret, c);
     c["require_message_authenticator"] = !o->no_message_authenticator;
+    if (o->no_limit_proxy_state) c["limit_proxy_state"] = false;
     if (o->vendor) c["vendor"] = *o->vendor;
     f.doc["clients"].push_back(c);
     save_config(f);
@@ -199,6 +207,7 @@ void add_client_show(CLI::App& client) {
     field("Address", c.value("address", std::string()));
     field("Shared secret", secret_text(c));
     field("Require Message-Authenticator", requires_message_authenticator(c) ? "yes" : "no");
+    field("Limit Proxy-State", limits_proxy_state(c) ? "yes" : "no");
     field("Vendor", vendor_of(c));
   });
 }
@@ -211,6 +220,7 @@ struct set_options {
   std::optional<std::string> address, vendor, rename;
   secret_options secret;
   std::optional<bool> require_message_authenticator;
+  std::optional<bool> limit_proxy_state;
 };
 
 void add_client_set(CLI::App& client) {
@@ -222,6 +232,9 @@ void add_client_set(CLI::App& client) {
   add_secret_options(cmd, o->secret);
   cmd->add_option("--require-message-authenticator", o->require_message_authenticator,
                   "true (the default) or false (legacy NAS only)");
+  cmd->add_option("--limit-proxy-state", o->limit_proxy_state,
+                  "true (the default): without --require-message-authenticator, drop "
+                  "Access-Requests with Proxy-State but no Message-Authenticator");
   cmd->add_option("--vendor", o->vendor, "Client vendor");
   cmd->add_option("--rename", o->rename, "New friendly name");
   cmd->callback([o] {
@@ -236,6 +249,7 @@ void add_client_set(CLI::App& client) {
     apply_secret(o->secret, c);
     if (o->require_message_authenticator)
       c["require_message_authenticator"] = *o->require_message_authenticator;
+    if (o->limit_proxy_state) c["limit_proxy_state"] = *o->limit_proxy_state;
     if (o->vendor) c["vendor"] = *o->vendor;
     save_config(f);
     report("changed", f.doc["clients"][index], f, o->cfg.json);

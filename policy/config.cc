@@ -47,7 +47,7 @@ std::string read_secret_file(const json_reader& r, const std::filesystem::path& 
 
 client_config read_client(const json_reader& r, const std::filesystem::path& base) {
   r.expect_object({"name", "address", "secret", "secret_file", "require_message_authenticator",
-                   "vendor"});
+                   "limit_proxy_state", "vendor"});
   client_config c;
   c.name = r.at("name").non_empty_string();
   const auto addr = r.at("address");
@@ -62,22 +62,42 @@ client_config read_client(const json_reader& r, const std::filesystem::path& bas
     c.secret = s->json().get<std::string>();
     if (c.secret.empty()) s->fail("expected a non-empty shared secret");
   } else {
+    c.secret_file = resolve(base, r.at("secret_file").non_empty_string());
     c.secret = read_secret_file(r.at("secret_file"), base);
   }
   c.require_message_authenticator = r.boolean_or("require_message_authenticator", true);
+  c.limit_proxy_state = r.boolean_or("limit_proxy_state", true);
   c.vendor = r.string_or("vendor", c.vendor);
   return c;
 }
 
+// A user or group name as getpwnam/getgrnam take it (POSIX portable names, and a trailing $).
+std::string account_name(const json_reader& r, std::string_view what) {
+  auto name = r.non_empty_string();
+  bool ok = name.size() <= 32 && name.front() != '-';
+  for (std::size_t i = 0; ok && i < name.size(); ++i) {
+    const auto ch = static_cast<unsigned char>(name[i]);
+    ok = std::isalnum(ch) || ch == '_' || ch == '-' || ch == '.' ||
+         (ch == '$' && i + 1 == name.size());
+  }
+  if (!ok) r.fail(fmt::format("expected a {} name (letters, digits, '.', '_', '-')", what));
+  if (what == "user" && name == "root")
+    r.fail("npsd switches to an unprivileged user: \"root\" is not one (leave \"user\" out)");
+  return name;
+}
+
 server_config read_server(const json_reader& r, const std::filesystem::path& base) {
-  r.expect_object({"threads", "compute_threads", "max_pending_requests", "listen",
-                   "duplicate_cache", "shutdown_grace_ms", "unknown_client_log_interval_seconds",
-                   "control_socket"});
+  r.expect_object({"threads", "compute_threads", "max_pending_requests", "max_queue_wait_ms",
+                   "listen", "duplicate_cache", "shutdown_grace_ms",
+                   "unknown_client_log_interval_seconds",
+                   "control_socket", "file_permissions", "user", "group"});
   server_config s;
   s.threads = static_cast<unsigned>(r.integer_or("threads", 0, 0, 256));
   s.compute_threads = static_cast<unsigned>(r.integer_or("compute_threads", 0, 0, 256));
   s.max_pending_requests =
       static_cast<std::size_t>(r.integer_or("max_pending_requests", 4096, 1, 1'000'000));
+  s.max_queue_wait =
+      std::chrono::milliseconds(r.integer_or("max_queue_wait_ms", 1000, 10, 60'000));
   const auto listen = r.at("listen");
   if (listen.array_size() == 0) listen.fail("expected at least one listener");
   std::set<std::pair<std::string, std::uint16_t>> seen;
@@ -100,6 +120,14 @@ server_config read_server(const json_reader& r, const std::filesystem::path& bas
     s.control_socket = resolve(base, cs->non_empty_string());
     if (s.control_socket.string().size() >= 108)  // sockaddr_un.sun_path
       cs->fail("the socket path is too long (at most 107 bytes)");
+  }
+  if (const auto fp = r.get("file_permissions"))
+    s.file_permissions = fp->one_of({"warn", "refuse"}) == "refuse" ? file_permission_mode::refuse
+                                                                    : file_permission_mode::warn;
+  if (const auto u = r.get("user")) s.user = account_name(*u, "user");
+  if (const auto g = r.get("group")) {
+    if (s.user.empty()) g->fail("\"group\" needs \"user\" (the account npsd switches to)");
+    s.group = account_name(*g, "group");
   }
   return s;
 }
@@ -329,6 +357,20 @@ config read_config(const json_reader& r, const std::filesystem::path& base,
 }
 
 }  // namespace
+
+std::vector<secret_file> secret_files(const config& c) {
+  std::vector<secret_file> out;
+  out.push_back({c.source, ""});
+  for (std::size_t i = 0; i < c.clients.size(); ++i)
+    if (!c.clients[i].secret_file.empty())
+      out.push_back({c.clients[i].secret_file, fmt::format("/clients/{}/secret_file", i)});
+  if (!c.directory.users_file.empty())
+    out.push_back({c.directory.users_file, "/directory/users_file"});
+  if (!c.directory.ldap.bind_password_file.empty())
+    out.push_back({c.directory.ldap.bind_password_file, "/directory/ldap/bind_password_file"});
+  if (c.eap.enabled) out.push_back({c.eap.private_key, "/eap/private_key"});
+  return out;
+}
 
 expected<std::shared_ptr<const config>, std::string> parse_config(
     std::string_view text, const std::string& name, const std::filesystem::path& base,

@@ -31,7 +31,11 @@ struct client_config {
   std::string name;  // the NPS "friendly name"
   ip_prefix address;
   std::string secret;  // never logged
+  std::filesystem::path secret_file;  // where the secret came from, if a file
   bool require_message_authenticator = true;
+  // For a client exempted from Message-Authenticator: an Access-Request carrying Proxy-State
+  // but no Message-Authenticator is dropped (FreeRADIUS 3.2.5's limit_proxy_state, BlastRADIUS).
+  bool limit_proxy_state = true;
   std::string vendor = "RADIUS Standard";
 };
 
@@ -43,6 +47,10 @@ struct log_config {
   std::filesystem::path file;  // empty = standard error
 };
 
+// What npsd does when a file holding secrets is readable by other users (a file writable by
+// other users is refused whatever this says).
+enum class file_permission_mode { warn, refuse };
+
 // The directory section (back end, user file or LDAP settings): declared in ldap/ so that
 // ldap::make_directory can build a back end from it.
 using directory_config = ldap::directory_config;
@@ -51,6 +59,8 @@ struct server_config {
   unsigned threads = 0;          // io threads; 0 = one per core
   unsigned compute_threads = 0;  // password KDF threads; 0 = one per core
   std::size_t max_pending_requests = 4096;  // requests waiting for a KDF; beyond: dropped
+  // A password check not started this long after its request came is dropped (discarded).
+  std::chrono::milliseconds max_queue_wait{1000};
   std::vector<listener_config> listeners;
   std::chrono::seconds duplicate_ttl{30};
   std::size_t duplicate_max_entries = 65536;
@@ -58,6 +68,11 @@ struct server_config {
   std::chrono::seconds unknown_client_log_interval{60};
   // Unix socket for npsctl (reload, status); empty = none. Created mode 0600.
   std::filesystem::path control_socket;
+  file_permission_mode file_permissions = file_permission_mode::warn;
+  // Started as root: the unprivileged account npsd switches to once its sockets are bound and
+  // its keys read. Empty user = no switch; empty group = the user's primary group.
+  std::string user;
+  std::string group;
 };
 
 struct config {
@@ -75,6 +90,17 @@ struct config {
   accounting::store_config accounting;
   policies pol;  // connection request policies and network policies
 };
+
+// A file the configuration names that holds secrets, and the JSON pointer naming it ("" for the
+// configuration file itself).
+struct secret_file {
+  std::filesystem::path path;
+  std::string pointer;
+};
+
+// The configuration file itself, the clients' secret files, the local user file, the LDAP bind
+// password file and the EAP private key.
+std::vector<secret_file> secret_files(const config& c);
 
 // Reads and validates a configuration file, and loads the dictionary it names (policies are
 // checked against it). Relative paths in it are resolved against the file's directory. The error names the file, the JSON pointer of the field and what was

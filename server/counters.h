@@ -12,9 +12,14 @@ struct counters {
   std::atomic<std::uint64_t> wrong_port{0};           // e.g. Accounting-Request on the auth port
   std::atomic<std::uint64_t> bad_authenticator{0};    // Accounting-Request authenticator
   std::atomic<std::uint64_t> bad_message_authenticator{0};  // missing or invalid: reason 262
+  // limit_proxy_state: an exempted client's Access-Request with Proxy-State and no
+  // Message-Authenticator (reason 262)
+  std::atomic<std::uint64_t> proxy_state_without_message_authenticator{0};
   std::atomic<std::uint64_t> duplicates_replayed{0};
   std::atomic<std::uint64_t> duplicates_absorbed{0};
   std::atomic<std::uint64_t> overload_dropped{0};
+  // password checks dropped unstarted after server.max_queue_wait_ms (request discarded)
+  std::atomic<std::uint64_t> overload_expired{0};
   std::atomic<std::uint64_t> access_accepts{0};
   std::atomic<std::uint64_t> access_rejects{0};
   std::atomic<std::uint64_t> access_challenges{0};

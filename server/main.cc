@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "server/log.h"
+#include "server/privileges.h"
 #include "server/server.h"
 
 #ifndef NPSD_DEFAULT_DICTIONARY_DIR
@@ -12,6 +13,8 @@
 #endif
 
 int main(int argc, char** argv) {
+  // Before any secret is read: a core file or a ptrace by the same user would expose them.
+  npsd::server::disable_core_dumps();
   CLI::App app{"npsd: a RADIUS network policy server"};
   npsd::server::server_options opts;
   opts.default_dictionary = NPSD_DEFAULT_DICTIONARY_DIR;

@@ -106,6 +106,21 @@ void request_handler::handle(std::shared_ptr<const runtime> rt, datagram d, repl
                   {"reason", std::int64_t{ma ? 262 : 3}}});
     return;
   }
+  // FreeRADIUS 3.2.5's limit_proxy_state: a NAS exempted from Message-Authenticator talks to
+  // npsd directly, so an Access-Request "from" it with Proxy-State but no Message-Authenticator
+  // is what a BlastRADIUS forgery looks like.
+  if (req.code == code::access_request && !client->require_message_authenticator &&
+      client->limit_proxy_state && req.find(radius::attr::proxy_state) != nullptr &&
+      req.find(radius::attr::message_authenticator) == nullptr) {
+    counters_.proxy_state_without_message_authenticator.fetch_add(1, std::memory_order_relaxed);
+    drop_limited("dropped: Access-Request with Proxy-State but no Message-Authenticator "
+                 "(limit_proxy_state)",
+                 d,
+                 {{"client", std::string_view(client->name)},
+                  {"code", radius::code_name(req.code)},
+                  {"reason", std::int64_t{262}}});
+    return;
+  }
 
   in_flight_.fetch_add(1);
   auto x = std::make_shared<exchange>(*this, std::move(rt), std::move(d), std::move(send));

@@ -1,8 +1,10 @@
 #include "server/server.h"
 
 #include <malloc.h>
-#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <fstream>
 #include <thread>
@@ -16,7 +18,9 @@
 #include "ldap/directory_factory.h"
 #include "policy/config.h"
 #include "server/control_socket.h"
+#include "server/file_permissions.h"
 #include "server/log.h"
+#include "server/privileges.h"
 #include "server/udp_listener.h"
 
 namespace npsd::server {
@@ -32,11 +36,22 @@ unsigned threads_or_cores(unsigned configured) {
 // The local back end's KDFs run on the compute pool; the LDAP back end has its own workers
 // and logs through log_event, so that JSON logs stay JSON.
 std::shared_ptr<ldap::directory> make_directory(const policy::directory_config& d,
-                                                asio::thread_pool* compute,
+                                                compute_pool* compute,
+                                                std::chrono::milliseconds max_wait,
                                                 std::string& error) {
   ldap::directory_options options;
   if (compute != nullptr)
-    options.offload = [compute](std::function<void()> job) { asio::post(*compute, std::move(job)); };
+    options.offload = [compute, max_wait](std::function<void()> job) {
+      asio::post(compute->threads, [compute, max_wait, job = std::move(job),
+                                    queued = std::chrono::steady_clock::now()] {
+        // Dropped unrun, the job's request completes as "directory unavailable": discarded.
+        if (std::chrono::steady_clock::now() - queued > max_wait) {
+          compute->expired.fetch_add(1, std::memory_order_relaxed);
+          return;
+        }
+        job();
+      });
+    };
   options.log = [](ldap::log_level level, std::string_view msg,
                    std::span<const ldap::log_field_text> fields) {
     const auto lvl = level == ldap::log_level::debug  ? spdlog::level::debug
@@ -57,14 +72,19 @@ std::shared_ptr<ldap::directory> make_directory(const policy::directory_config& 
   return std::move(*dir);
 }
 
-// The configuration holds shared secrets: say so when others can read it.
-void warn_if_readable_by_others(const std::filesystem::path& file) {
-  struct stat st {};
-  if (::stat(file.c_str(), &st) == 0 && (st.st_mode & S_IROTH) != 0)
+// BlastRADIUS (CVE-2024-3596): a client that may omit Message-Authenticator can have its
+// Access-Requests forged by whoever sits on the path; said at start-up and at every reload.
+void warn_about_exempted_clients(const policy::config& c) {
+  for (const auto& cl : c.clients) {
+    if (cl.require_message_authenticator) continue;
+    const auto address = cl.address.to_string();
     log_event(spdlog::level::warn,
-              "the configuration file is readable by other users and holds shared secrets "
-              "(chmod 600 it)",
-              {{"file", file.string()}});
+              "client exempted from Message-Authenticator (require_message_authenticator "
+              "false): its Access-Requests can be forged (BlastRADIUS, CVE-2024-3596)",
+              {{"client", std::string_view(cl.name)},
+               {"address", std::string_view(address)},
+               {"limit_proxy_state", cl.limit_proxy_state}});
+  }
 }
 
 // What identifies the CRL files' contents cheaply: each one's name, size and time.
@@ -83,11 +103,14 @@ std::string crl_signature(const eap::revocation_config& r) {
 }  // namespace
 
 expected<std::shared_ptr<const runtime>, std::string> load_runtime(const server_options& opts,
-                                                                   asio::thread_pool* compute) {
+                                                                   compute_pool* compute) {
   auto cfg = policy::load_config(opts.config_file, opts.default_dictionary);
   if (!cfg) return unexpected(cfg.error());
+  const auto permissions = check_file_permissions(**cfg);
+  if (!permissions.refusal.empty()) return unexpected(permissions.refusal);
+  if (auto account = resolve_run_as(**cfg); !account) return unexpected(account.error());
   std::string error;
-  auto dir = make_directory((*cfg)->directory, compute, error);
+  auto dir = make_directory((*cfg)->directory, compute, (*cfg)->server.max_queue_wait, error);
   if (!dir) return unexpected(error);
   std::shared_ptr<const eap::tls_context> tls;
   std::string signature;
@@ -97,6 +120,8 @@ expected<std::shared_ptr<const runtime>, std::string> load_runtime(const server_
     if (!t) return unexpected(fmt::format("{}: /eap: {}", (*cfg)->source.string(), t.error()));
     tls = std::move(*t);
   }
+  log_file_permission_warnings(permissions);
+  warn_about_exempted_clients(**cfg);
   auto rt = std::make_shared<runtime>(std::move(*cfg), std::move(dir), std::move(tls));
   rt->crl_signature = std::move(signature);
   return std::shared_ptr<const runtime>(std::move(rt));
@@ -110,15 +135,18 @@ std::shared_ptr<const runtime> server::current() const {
   return runtime_;
 }
 
-void server::write_ready_file() const {
-  if (opts_.ready_file.empty()) return;
+bool server::write_ready_file() const {
+  if (opts_.ready_file.empty()) return true;
   // Written to a temporary name and renamed, so a reader never sees half a file.
   const auto tmp = opts_.ready_file.string() + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
     out << ready_json_ << '\n';
+    if (!out.flush()) return false;
   }
-  std::filesystem::rename(tmp, opts_.ready_file);
+  std::error_code ec;
+  std::filesystem::rename(tmp, opts_.ready_file, ec);
+  return !ec;
 }
 
 int server::run() {
@@ -135,14 +163,19 @@ int server::run() {
   }
   const auto& sc = (*cfg)->server;
   asio::thread_pool compute(threads_or_cores(sc.compute_threads));
-  compute_ = &compute;
-  auto rt = load_runtime(opts_, &compute);
+  compute_pool pool{compute, counters_.overload_expired};
+  compute_ = &pool;
+  auto rt = load_runtime(opts_, &pool);
   if (!rt) {
     log_event(spdlog::level::critical, "configuration refused", {{"error", rt.error()}});
     return 2;
   }
   runtime_ = std::move(*rt);
-  warn_if_readable_by_others(opts_.config_file);
+  const auto run_as = resolve_run_as(*runtime_->cfg);
+  if (!run_as) {
+    log_event(spdlog::level::critical, "configuration refused", {{"error", run_as.error()}});
+    return 2;
+  }
 
   asio::io_context io;
   request_handler handler(counters_, sc.duplicate_ttl, sc.duplicate_max_entries,
@@ -150,29 +183,6 @@ int server::run() {
   handler_ = &handler;
   // Destroyed before the handler: the store's queued completions refer to it.
   std::unique_ptr<accounting::store> store;
-  if (const auto& ac = runtime_->cfg->accounting; ac.enabled) {
-    accounting::store_options so;
-    so.dispatch = [&io](std::function<void()> job) { asio::post(io, std::move(job)); };
-    so.log = [](accounting::store_log_level level, std::string_view msg, std::string_view error) {
-      const auto lvl = level == accounting::store_log_level::info   ? spdlog::level::info
-                       : level == accounting::store_log_level::warn ? spdlog::level::warn
-                                                                    : spdlog::level::err;
-      if (error.empty()) log_event(lvl, msg);
-      else log_event(lvl, msg, {{"error", error}});
-    };
-    auto st = accounting::open_sqlite_store(ac, std::move(so));
-    if (!st) {
-      log_event(spdlog::level::critical, "cannot open the accounting database",
-                {{"error", st.error()}});
-      return 2;
-    }
-    store = std::move(*st);
-    handler.set_store(store.get(), ac);
-    store_ = store.get();
-    log_event(spdlog::level::info, "accounting database open",
-              {{"database", ac.database.string()},
-               {"synchronous", ac.synchronous == accounting::sync_mode::full ? "full" : "normal"}});
-  }
   struct store_reset {
     std::atomic<accounting::store*>& s;
     ~store_reset() { s = nullptr; }
@@ -220,6 +230,61 @@ int server::run() {
     ready["control_socket"] = sc.control_socket.string();
   }
   ready_json_ = ready.dump();
+
+  // Sockets bound, keys and secrets read: root is no longer needed.
+  if (::geteuid() == 0) {
+    if (*run_as) {
+      const auto& a = **run_as;
+      if (control && ::chown(sc.control_socket.c_str(), a.uid, a.gid) != 0)
+        log_event(spdlog::level::warn, "cannot hand the control socket to the server user",
+                  {{"path", sc.control_socket.string()}, {"error", std::strerror(errno)}});
+      if (const auto error = drop_privileges(a); !error.empty()) {
+        log_event(spdlog::level::critical, "cannot drop privileges", {{"error", error}});
+        return 2;
+      }
+      log_event(spdlog::level::info, "running as an unprivileged user",
+                {{"user", std::string_view(a.user)},
+                 {"uid", std::uint64_t{a.uid}},
+                 {"gid", std::uint64_t{a.gid}}});
+    } else {
+      log_event(spdlog::level::warn,
+                "running as root: set server.user (and server.group) to an unprivileged "
+                "account for npsd to switch to once its sockets are bound");
+    }
+  } else if (*run_as && ::geteuid() != (*run_as)->uid) {
+    log_event(spdlog::level::critical,
+              "server.user names another account and npsd was not started as root, so it "
+              "cannot switch to it",
+              {{"user", std::string_view((*run_as)->user)},
+               {"uid", std::uint64_t{::geteuid()}}});
+    return 2;
+  }
+
+  // Opened after the switch of user, so that the database and its -wal and -shm files belong to
+  // the account that writes them.
+  if (const auto& ac = runtime_->cfg->accounting; ac.enabled) {
+    accounting::store_options so;
+    so.dispatch = [&io](std::function<void()> job) { asio::post(io, std::move(job)); };
+    so.log = [](accounting::store_log_level level, std::string_view msg, std::string_view error) {
+      const auto lvl = level == accounting::store_log_level::info   ? spdlog::level::info
+                       : level == accounting::store_log_level::warn ? spdlog::level::warn
+                                                                    : spdlog::level::err;
+      if (error.empty()) log_event(lvl, msg);
+      else log_event(lvl, msg, {{"error", error}});
+    };
+    auto st = accounting::open_sqlite_store(ac, std::move(so));
+    if (!st) {
+      log_event(spdlog::level::critical, "cannot open the accounting database",
+                {{"error", st.error()}});
+      return 2;
+    }
+    store = std::move(*st);
+    handler.set_store(store.get(), ac);
+    store_ = store.get();
+    log_event(spdlog::level::info, "accounting database open",
+              {{"database", ac.database.string()},
+               {"synchronous", ac.synchronous == accounting::sync_mode::full ? "full" : "normal"}});
+  }
 
   bool stopping = false;
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
@@ -286,7 +351,11 @@ int server::run() {
 
   for (auto& l : listeners) l->start();
   if (control) control->start();
-  write_ready_file();
+  if (!write_ready_file()) {
+    log_event(spdlog::level::critical, "cannot write the ready file",
+              {{"path", opts_.ready_file.string()}});
+    return 1;
+  }
   log_event(spdlog::level::info, "npsd ready",
             {{"clients", std::uint64_t{runtime_->cfg->clients.size()}},
              {"io_threads", std::uint64_t{threads_or_cores(sc.threads)}},
@@ -382,13 +451,14 @@ expected<std::string, std::string> server::reload() {
   if (!same_listeners || now.threads != before.threads ||
       now.compute_threads != before.compute_threads || now.control_socket != before.control_socket)
     notes += "; listener, thread and control socket changes take effect after a restart";
+  if (now.user != before.user || now.group != before.group)
+    notes += "; user and group changes take effect after a restart";
   // The logger is shared by every thread: only its level changes while running.
   const auto& log_now = (*rt)->cfg->log;
   const auto& log_before = old->cfg->log;
   if (log_now.file != log_before.file || log_now.format != log_before.format)
     notes += "; log file and format changes take effect after a restart";
   spdlog::default_logger()->set_level(spdlog::level::from_str(log_now.level));
-  warn_if_readable_by_others(opts_.config_file);
   std::uint64_t generation = 0;
   {
     std::lock_guard lock(runtime_mu_);
@@ -477,8 +547,11 @@ nlohmann::json server::control(const nlohmann::json& request) {
               {"dropped_unknown_client", counters_.unknown_client.load()},
               {"dropped_malformed", counters_.malformed.load()},
               {"dropped_bad_message_authenticator", counters_.bad_message_authenticator.load()},
+              {"dropped_proxy_state_without_message_authenticator",
+               counters_.proxy_state_without_message_authenticator.load()},
               {"duplicates_replayed", counters_.duplicates_replayed.load()},
-              {"overload_dropped", counters_.overload_dropped.load()}}}};
+              {"overload_dropped", counters_.overload_dropped.load()},
+              {"overload_expired", counters_.overload_expired.load()}}}};
   }
   return {{"ok", false}, {"error", "unknown command (expected \"reload\" or \"status\")"}};
 }

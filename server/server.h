@@ -26,10 +26,19 @@ struct server_options {
   std::filesystem::path ready_file;  // written once every listener is bound (may be empty)
 };
 
+// The compute threads (password KDFs). A job that waited longer than the configuration's
+// server.max_queue_wait_ms is dropped unstarted, counted in `expired`: its request is
+// discarded, as the NAS has given up on it, so that a backlog built under overload is not
+// worked off while fresh requests wait behind it.
+struct compute_pool {
+  boost::asio::thread_pool& threads;
+  std::atomic<std::uint64_t>& expired;
+};
+
 // Loads the configuration and everything it names (dictionary, users file), fully validated.
 // The directory's KDF work is offloaded to `compute` when given.
-expected<std::shared_ptr<const runtime>, std::string> load_runtime(
-    const server_options& opts, boost::asio::thread_pool* compute);
+expected<std::shared_ptr<const runtime>, std::string> load_runtime(const server_options& opts,
+                                                                   compute_pool* compute);
 
 class server {
  public:
@@ -45,10 +54,10 @@ class server {
   // Rebuilds the TLS context when a CRL file changed (a timer calls it).
   void refresh_crls();
   std::shared_ptr<const runtime> current() const;
-  void write_ready_file() const;
+  bool write_ready_file() const;  // false: it could not be written
 
   server_options opts_;
-  boost::asio::thread_pool* compute_ = nullptr;  // owned by run()
+  compute_pool* compute_ = nullptr;  // owned by run()
   std::atomic<request_handler*> handler_{nullptr};  // owned by run()
   std::atomic<accounting::store*> store_{nullptr};  // owned by run()
   std::string ready_json_;

@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <regex>
 #include <set>
@@ -11,6 +12,7 @@
 #include "harness.h"
 #include "ldap/password_hash.h"
 #include "radius/crypto.h"
+#include "radload_runner.h"
 
 using namespace npsd;
 using namespace npsd::test;
@@ -23,10 +25,16 @@ const std::string secret = "testing123";
 struct accounting_fixture {
   temp_dir dir;
   fs::path config = dir.path / "npsd.json";
-  fs::path db = dir.path / "accounting.db";
+  fs::path db;
   std::unique_ptr<npsd_process> npsd;
 
-  explicit accounting_fixture(const std::string& accounting_extra = "") {
+  // `database`: relative to the configuration's directory, or absolute. `server_extra`: more
+  // members of the "server" object; `before_start` runs once the files are written.
+  explicit accounting_fixture(const std::string& accounting_extra = "",
+                              const std::string& database = "accounting.db",
+                              const std::string& server_extra = "",
+                              const std::function<void(accounting_fixture&)>& before_start = {})
+      : db(fs::path(database).is_absolute() ? fs::path(database) : dir.path / database) {
     ldap::hash_params p;
     p.iterations = 1000;
     write_file(dir.path / "users.json", R"({
@@ -39,14 +47,15 @@ struct accounting_fixture {
     "threads": 2,
     "listen": [ { "type": "auth", "address": "127.0.0.1", "port": 0 },
                 { "type": "acct", "address": "127.0.0.1", "port": 0 } ],
-    "control_socket": "npsd.sock"
+    "control_socket": "npsd.sock" )" + server_extra + R"(
   },
   "log": { "level": "info" },
   "clients": [ { "name": "rras", "address": "127.0.0.1", "secret": ")" + secret + R"(" } ],
   "directory": { "backend": "local", "users_file": "users.json" },
-  "accounting": { "database": "accounting.db" )" + accounting_extra + R"( },
+  "accounting": { "database": ")" + db.string() + R"(" )" + accounting_extra + R"( },
   "network_policies": [ { "name": "VPN", "access": "grant" } ]
 })");
+    if (before_start) before_start(*this);
     start();
   }
   void start() { npsd = std::make_unique<npsd_process>(config, dir.path); }
@@ -112,6 +121,46 @@ class db_locker {
   fs::path marker_;
   FILE* p_ = nullptr;
 };
+
+// A small tmpfs of its own (the test runs as root in CI): a file system that can be filled up
+// under a running npsd, as a real disk can. Unmounted when destroyed.
+class small_filesystem {
+ public:
+  explicit small_filesystem(const fs::path& at, int mib) : at_(at) {
+    fs::create_directories(at_);
+    mounted_ = run("mount -t tmpfs -o size=" + std::to_string(mib) + "m npsd-test " +
+                   shell_quote(at_.string())).exit_code == 0;
+  }
+  ~small_filesystem() {
+    if (mounted_) run("umount -l " + shell_quote(at_.string()));
+  }
+  small_filesystem(const small_filesystem&) = delete;
+  small_filesystem& operator=(const small_filesystem&) = delete;
+  bool mounted() const { return mounted_; }
+  // Writes a file until the file system is full.
+  void fill() const { run("dd if=/dev/zero of=" + shell_quote((at_ / "filler").string()) + " bs=4k"); }
+  void unfill() const { fs::remove(at_ / "filler"); }
+
+ private:
+  fs::path at_;
+  bool mounted_ = false;
+};
+
+// Sends each request until it is acknowledged, for at most `rounds` rounds; which were.
+std::set<std::size_t> send_until_acknowledged(const accounting_fixture& f, const udp_client& c,
+                                              const std::vector<radius::bytes>& sent, int rounds) {
+  std::set<std::size_t> answered;
+  for (int round = 0; round < rounds && answered.size() < sent.size(); ++round) {
+    for (std::size_t i = 0; i < sent.size(); ++i)
+      if (!answered.count(i)) c.send(f.npsd->acct_port, sent[i]);
+    while (auto r = c.receive(1000ms)) {
+      for (std::size_t i = 0; i < sent.size(); ++i)
+        if (is_response_to(*r, sent[i])) answered.insert(i);
+      if (answered.size() == sent.size()) break;
+    }
+  }
+  return answered;
+}
 
 command_result radtest(const accounting_fixture& f) {
   return run("printf 'User-Name = alice\\nUser-Password = alice-password\\nMessage-Authenticator = 0x00\\n' | "
@@ -223,8 +272,102 @@ TEST_CASE("while another process locks the database nothing is acknowledged; aft
   CHECK(f.sql("SELECT count(*) FROM accounting") == "21");
 }
 
-TEST_CASE("SIGKILL under accounting load loses no acknowledged record") {
+TEST_CASE("a full file system: no record acknowledged that is not stored, none lost, every one "
+          "stored once after space is freed") {
+  temp_dir mnt;
+  small_filesystem disk(mnt.path / "disk", 2);
+  if (!disk.mounted()) {
+    REQUIRE_MESSAGE(::geteuid() != 0, "running as root, yet a tmpfs could not be mounted");
+    MESSAGE("skipped: mounting a tmpfs needs root");
+    return;
+  }
+  accounting_fixture f("", (mnt.path / "disk" / "accounting.db").string());
+  INFO("npsd log:\n" << f.npsd->log());
+  REQUIRE(acknowledged(f.acct("User-Name = alice\\nAcct-Status-Type = Start\\nAcct-Session-Id = before\\n")));
+  udp_client c;
+  disk.fill();
+  // 200 records while the disk is full. A rolled-back transaction hands its pages back, so
+  // some batches may still fit: what matters is that whatever is acknowledged is stored.
+  std::vector<radius::bytes> sent;
+  for (int i = 0; i < 200; ++i)
+    sent.push_back(accounting_request(static_cast<std::uint8_t>(i), "full-" + std::to_string(i), 3));
+  std::set<std::size_t> acked_while_full;
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    c.send(f.npsd->acct_port, sent[i]);
+    std::this_thread::sleep_for(5ms);
+  }
+  while (auto r = c.receive(1500ms))
+    for (std::size_t k = 0; k < sent.size(); ++k)
+      if (is_response_to(*r, sent[k])) acked_while_full.insert(k);
+  REQUIRE(f.npsd->wait_for_log("accounting database failing"));
+  CHECK(acked_while_full.size() < sent.size());  // the full disk did refuse records
+  // Every acknowledged record is in the database, read while the disk is still full.
+  for (const auto k : acked_while_full)
+    CHECK(f.sql("SELECT count(*) FROM accounting WHERE session_id = 'full-" + std::to_string(k) + "'") == "1");
+
+  disk.unfill();
+  const auto answered = send_until_acknowledged(f, c, sent, 8);
+  CHECK(answered.size() == sent.size());
+  CHECK(f.npsd->wait_for_log("accounting database writable again"));
+  // Every record once: those acknowledged while full, and those sent again.
+  CHECK(f.sql("SELECT count(*) FROM accounting") == std::to_string(sent.size() + 1));
+  CHECK(f.sql("SELECT count(DISTINCT session_id) FROM accounting") == std::to_string(sent.size() + 1));
+  CHECK(f.npsd->alive());
+  MESSAGE(sent.size() << " records while the disk was full: " << acked_while_full.size()
+          << " acknowledged (each found stored), the rest refused; after freeing space all "
+          << sent.size() << " stored once");
+}
+
+TEST_CASE("a database made read-only: npsd restarted on it serves authentication, acknowledges "
+          "no accounting, and stores again by itself once it is writable") {
+  if (::geteuid() != 0) {
+    MESSAGE("skipped: needs root, to run npsd as nobody (root writes read-only files)");
+    return;
+  }
+  const auto nobody = run("id -u nobody");
+  REQUIRE(nobody.exit_code == 0);
+  // npsd switches to nobody before it opens the database (and writes its ready file), in
+  // directories nobody owns.
+  accounting_fixture f("", "db/accounting.db", R"(, "user": "nobody")", [](accounting_fixture& f) {
+    fs::create_directories(f.db.parent_path());
+    REQUIRE(run("chown nobody " + shell_quote(f.dir.path.string()) + " " +
+                shell_quote(f.db.parent_path().string())).exit_code == 0);
+  });
+  INFO("npsd log:\n" << f.npsd->log());
+  REQUIRE(acknowledged(f.acct("User-Name = alice\\nAcct-Status-Type = Start\\nAcct-Session-Id = before\\n")));
+  REQUIRE(f.npsd->terminate() == 0);
+  // Restored from a backup with the wrong mode, say: the file and its directory read-only.
+  REQUIRE(run("chmod 0444 " + shell_quote(f.db.string()) + " && chmod 0555 " +
+              shell_quote(f.db.parent_path().string())).exit_code == 0);
+  f.start();
+  CHECK(f.npsd->wait_for_log("accounting database failing"));
+  CHECK(radtest(f).output.find("Received Access-Accept") != std::string::npos);
+  udp_client c;
+  std::vector<radius::bytes> sent;
+  for (int i = 0; i < 20; ++i)
+    sent.push_back(accounting_request(static_cast<std::uint8_t>(i), "ro-" + std::to_string(i)));
+  for (const auto& r : sent) c.send(f.npsd->acct_port, r);
+  CHECK_FALSE(c.receive(1500ms));  // nothing acknowledged
+
+  REQUIRE(run("chmod 0755 " + shell_quote(f.db.parent_path().string()) + " && chmod 0644 " +
+              shell_quote(f.db.string())).exit_code == 0);
+  CHECK(f.npsd->wait_for_log("accounting database writable again"));
+  const auto answered = send_until_acknowledged(f, c, sent, 5);
+  CHECK(answered.size() == sent.size());
+  CHECK(f.sql("SELECT count(*) FROM accounting") == std::to_string(sent.size() + 1));
+  CHECK(f.npsd->alive());
+}
+
+TEST_CASE("SIGKILL under mixed load (accounting and PAP): no acknowledged record lost, the "
+          "configuration intact, clients served again at once") {
   accounting_fixture f;
+  const auto config_before = read_file(f.config);
+#ifdef NPSD_RADLOAD
+  // PAP beside the accounting, for the first seconds (the kill comes within them).
+  background_radload pap("--secret " + secret + " --port " + std::to_string(f.npsd->auth_port) +
+                         " --mode pap --user alice --password alice-password --seconds 3"
+                         " --timeout 0.5 --retries 0 --window 8");
+#endif
   udp_client c;
   std::map<std::uint8_t, std::pair<radius::bytes, std::string>> outstanding;  // by identifier
   std::vector<std::string> acked;
@@ -258,6 +401,10 @@ TEST_CASE("SIGKILL under accounting load loses no acknowledged record") {
   }
   REQUIRE(killed);
   f.start();  // the store opens the database again after the crash
+  // Served at once: the first requests after the restart are answered.
+  CHECK(radtest(f).output.find("Received Access-Accept") != std::string::npos);
+  CHECK(acknowledged(f.acct("User-Name = alice\\nAcct-Status-Type = Start\\nAcct-Session-Id = after\\n")));
+  CHECK(read_file(f.config) == config_before);
   std::set<std::string> stored;
   std::istringstream rows(f.sql("SELECT session_id FROM accounting"));
   for (std::string line; std::getline(rows, line);) stored.insert(line);
@@ -267,6 +414,11 @@ TEST_CASE("SIGKILL under accounting load loses no acknowledged record") {
   CHECK(acked.size() >= 3000);
   CHECK(missing == 0);
   CHECK(f.sql("PRAGMA integrity_check") == "ok");
+#ifdef NPSD_RADLOAD
+  const auto j = pap.finish();
+  CHECK(j.at("bad_responses") == 0);
+  CHECK(j.at("acked").get<int>() > 0);  // PAP was served until the kill
+#endif
 }
 
 TEST_CASE("discard_requests_when_logging_fails: no Access-Accept while the store fails, then again") {

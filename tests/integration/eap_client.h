@@ -21,6 +21,7 @@ struct eap_tls_result {
   bool mppe_match = false;  // MS-MPPE-Recv/Send-Key equal the client's MSK halves
   bool resumed = false;     // the client's TLS session was resumed
   int rounds = 0;
+  std::string msk_hex;  // the client's MSK (64 bytes, lowercase hex), after an Access-Accept
 };
 
 class eap_tls_client {
@@ -53,8 +54,12 @@ class eap_tls_client {
 
     udp_client udp;
     radius::bytes state;
-    radius::bytes eap = {2, 0, 0, 0, 1};  // EAP-Response/Identity
-    eap.insert(eap.end(), identity.begin(), identity.end());
+    // EAP-Response/Identity (sized first: GCC's -Warray-bounds misreads an insert after an
+    // initializer list)
+    radius::bytes eap(5 + identity.size());
+    eap[0] = 2;
+    eap[4] = 1;
+    std::copy(identity.begin(), identity.end(), eap.begin() + 5);
     radius::bytes reassembled, pending;  // server message; our message still to send
     std::size_t sent = 0;
     for (std::uint8_t id = 1; out.rounds < 100; ++id, ++out.rounds) {
@@ -85,7 +90,7 @@ class eap_tls_client {
       if (r.code == radius::code::access_accept) {
         out.code = "Access-Accept";
         out.resumed = SSL_session_reused(ssl.get()) == 1;
-        out.mppe_match = mppe_matches(r, ssl.get(), secret, p.authenticator);
+        out.mppe_match = mppe_matches(r, ssl.get(), secret, p.authenticator, &out.msk_hex);
         if (session_ != nullptr) SSL_SESSION_free(session_);
         session_ = SSL_get1_session(ssl.get());
         // Freed without a shutdown, OpenSSL would mark the session not resumable.
@@ -142,7 +147,7 @@ class eap_tls_client {
   }
 
   static bool mppe_matches(const radius::packet& accept, SSL* ssl, const std::string& secret,
-                           const radius::authenticator_t& auth) {
+                           const radius::authenticator_t& auth, std::string* msk_hex) {
     unsigned char km[128];
     const bool v13 = SSL_version(ssl) == TLS1_3_VERSION;
     const unsigned char context[] = {13};
@@ -151,6 +156,9 @@ class eap_tls_client {
                        : SSL_export_keying_material(ssl, km, sizeof km, "client EAP encryption", 21,
                                                     nullptr, 0, 0);
     if (ok != 1) return false;
+    static constexpr char digits[] = "0123456789abcdef";
+    msk_hex->clear();
+    for (int i = 0; i < 64; ++i) (*msk_hex += digits[km[i] >> 4]) += digits[km[i] & 15];
     return peer::check_mppe_keys(accept, radius::byte_view(km, 64), secret, auth) ==
            peer::mppe_check::match;
   }

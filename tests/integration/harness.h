@@ -4,12 +4,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -22,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "radius/crypto.h"
 #include "radius/packet.h"
 
 namespace npsd::test {
@@ -60,6 +63,55 @@ struct temp_dir {
 };
 
 // Single-quotes a string for /bin/sh.
+// A process's resident memory (VmRSS, from /proc/PID/status) in KiB; 0 when it cannot be read.
+inline long rss_kib(long pid) {
+  const auto status = read_file("/proc/" + std::to_string(pid) + "/status");
+  const auto at = status.find("VmRSS:");
+  return at == std::string::npos ? 0 : std::stol(status.substr(at + 6));
+}
+
+// A PAP Access-Request signed with `secret`: Message-Authenticator first when asked, then
+// User-Name, the hidden User-Password and the Proxy-States given. `auth_out` receives its
+// Request Authenticator.
+inline radius::bytes pap_request(std::uint8_t id, const std::string& user, const std::string& pw,
+                                 const std::string& secret, bool with_message_authenticator,
+                                 const std::vector<std::string>& proxy_states,
+                                 radius::authenticator_t* auth_out = nullptr) {
+  radius::packet p;
+  p.identifier = id;
+  p.authenticator = radius::random_authenticator();
+  if (with_message_authenticator)
+    p.attributes.push_back({radius::attr::message_authenticator, radius::bytes(16, 0)});
+  p.add(radius::attr::user_name, user);
+  p.add(radius::attr::user_password,
+        *radius::hide_user_password(radius::as_bytes(pw), secret, p.authenticator));
+  for (const auto& ps : proxy_states) p.add(radius::attr::proxy_state, std::string_view(ps));
+  auto raw = *radius::encode(p);
+  radius::sign_request(raw, secret);
+  if (auth_out != nullptr) *auth_out = p.authenticator;
+  return raw;
+}
+
+// One request line on npsd's control socket; the reply line ("" when none came in 5 s).
+inline std::string control_request(const fs::path& socket, const std::string& line) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, socket.c_str(), sizeof a.sun_path - 1);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    ::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[4096];
+    ssize_t n = 0;
+    while (out.find('\n') == std::string::npos && (n = ::recv(fd, buf, sizeof buf, 0)) > 0)
+      out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
 inline std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
@@ -92,14 +144,16 @@ inline command_result run(const std::string& cmd) {
 // The real daemon, started with --ready-file so the test learns its ephemeral ports.
 class npsd_process {
  public:
-  npsd_process(const fs::path& config, const fs::path& dir) : log_(dir / "npsd.log") {
+  npsd_process(const fs::path& config, const fs::path& dir)
+      : log_(dir / "npsd.log"), stdout_(dir / "npsd.stdout") {
     ready_ = dir / "npsd.ready";
     fs::remove(ready_);
     pid_ = ::fork();
     if (pid_ == 0) {
       const std::string exe = NPSD_BINARY;
       FILE* f = std::freopen(log_.c_str(), "w", stderr);
-      (void)f;
+      FILE* o = std::freopen(stdout_.c_str(), "w", stdout);
+      (void)f, (void)o;
       ::execl(exe.c_str(), exe.c_str(), "--config", config.c_str(), "--ready-file", ready_.c_str(),
               static_cast<char*>(nullptr));
       std::_Exit(127);
@@ -146,7 +200,8 @@ class npsd_process {
     }
     return -1;
   }
-  std::string log() const { return read_file(log_); }
+  std::string log() const { return read_file(log_); }  // its standard error
+  std::string standard_output() const { return read_file(stdout_); }
   // Waits until the log holds `text` at least `times` times.
   bool wait_for_log(const std::string& text, std::size_t times = 1,
                     std::chrono::milliseconds wait = std::chrono::milliseconds(5000)) const {
@@ -170,6 +225,7 @@ class npsd_process {
   }
   pid_t pid_ = -1;
   fs::path log_;
+  fs::path stdout_;
   fs::path ready_;
 };
 

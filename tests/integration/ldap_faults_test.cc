@@ -7,9 +7,12 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <optional>
+#include <thread>
 
 #include "ldap_fixture.h"
+#include "radload_runner.h"
 
 using namespace npsd::test;
 using nlohmann::json;
@@ -54,6 +57,19 @@ std::optional<std::chrono::system_clock::time_point> log_time(const json& line) 
 std::vector<std::string> answering_servers(const npsd_on_ldap& npsd) {
   std::vector<std::string> out;
   for (const auto& l : npsd.log_lines("ldap lookup")) out.push_back(l.value("server", ""));
+  return out;
+}
+
+
+// Requests decided in [from, to): how many of each result.
+std::map<std::string, int> results_between(const npsd_on_ldap& npsd,
+                                           std::chrono::system_clock::time_point from,
+                                           std::chrono::system_clock::time_point to) {
+  std::map<std::string, int> out;
+  for (const auto& d : npsd.decisions()) {
+    const auto t = log_time(d.line);
+    if (t && *t >= from && *t < to) ++out[d.result];
+  }
   return out;
 }
 
@@ -189,3 +205,114 @@ TEST_CASE("LDAP faults: two servers; the first down, the second answers; then fa
     CHECK(accepted_within(npsd, 5000ms).has_value());
   }
 }
+
+#ifdef NPSD_RADLOAD
+// radload's arguments naming npsd's auth port and the shared secret.
+static std::string target(npsd_on_ldap& npsd) {
+  return std::string("--secret ") + npsd_on_ldap::secret +
+         " --port " + std::to_string(npsd.process().auth_port);
+}
+
+#ifdef NPSD_SANITIZED
+constexpr auto in_flight_margin = 1500ms;  // sanitized code runs several times slower
+#else
+constexpr auto in_flight_margin = 500ms;
+#endif
+
+TEST_CASE("LDAP faults: slapd SIGKILLed under a PAP load -> no Accept while it is down, npsd up, "
+          "Accepts again within 5 s of its return") {
+  slapd_process slapd;
+  npsd_on_ldap npsd(ldap_settings(slapd), vpn_users_policy());
+  INFO("npsd log:\n" << npsd.log());
+  REQUIRE(npsd.auth("alice", "alice-password").code == "Access-Accept");
+
+  // 200 requests a second for 9 s: slapd is killed at 2 s and started again at 5 s.
+  background_radload load(target(npsd) + " --mode pap --user alice --password alice-password "
+                          "--rate 200 --seconds 9 --timeout 0.5 --retries 0 --window 512");
+  std::this_thread::sleep_for(2s);
+  const auto killed = std::chrono::system_clock::now();
+  slapd.kill();
+  std::this_thread::sleep_for(3s);
+  CHECK(npsd.process().alive());
+  const auto back = std::chrono::system_clock::now();
+  slapd.restart();
+  const auto j = load.finish();
+  CHECK(npsd.process().alive());
+  CHECK(j.at("bad_responses") == 0);
+
+  // Decided after the kill (beyond the requests whose lookups slapd had already answered) and
+  // before its return: discarded, every one; neither accepted nor rejected.
+  const auto down = results_between(npsd, killed + in_flight_margin, back);
+  CHECK_MESSAGE(down.count("Access-Accept") == 0, "Accepts while slapd was down");
+  CHECK_MESSAGE(down.count("Access-Reject") == 0, "Rejects while slapd was down");
+  CHECK(down.count("discarded") == 1);
+  CHECK(down.at("discarded") > 100);
+
+  // After its return: Accepts again, the first within 5 s.
+  std::optional<std::chrono::milliseconds> first_accept;
+  for (const auto& d : npsd.decisions()) {
+    const auto t = log_time(d.line);
+    if (t && *t >= back && d.result == "Access-Accept") {
+      first_accept = std::chrono::duration_cast<std::chrono::milliseconds>(*t - back);
+      break;
+    }
+  }
+  REQUIRE_MESSAGE(first_accept.has_value(), "no Accept after slapd came back");
+  CHECK(*first_accept < 5000ms);
+  const auto after = results_between(npsd, back + *first_accept, back + 60s);
+  CHECK(after.count("Access-Reject") == 0);
+  MESSAGE("while slapd was down: " << down.at("discarded") << " discarded, 0 accepted; first "
+          "Accept " << first_accept->count() << " ms after its restart began");
+}
+
+TEST_CASE("LDAP faults: slapd frozen under a load 10x what it can take -> discards after the "
+          "timeout, bounded queue and memory, Status-Server answered throughout") {
+  slapd_process slapd;
+  auto ldap = ldap_settings(slapd);
+  ldap["queue_limit"] = 64;
+  npsd_on_ldap npsd(ldap, vpn_users_policy());
+  INFO("npsd log:\n" << npsd.log());
+  REQUIRE(npsd.auth("alice", "alice-password").code == "Access-Accept");
+  const long rss_before = rss_kib(npsd.process().pid());
+
+  slapd.freeze();
+  // With slapd frozen, two connections at a 500 ms timeout take ~4 lookups a second; offer
+  // 2,000 a second for 4 s, and Status-Server 20 a second beside it.
+  background_radload pap(target(npsd) + " --mode pap --user alice --password alice-password "
+                         "--rate 2000 --seconds 4 --timeout 1 --retries 0 --window 8192");
+  background_radload status(target(npsd) +
+                            " --mode status --rate 20 --seconds 4 --timeout 1 --retries 0");
+  long rss_peak = 0;
+  for (int i = 0; i < 40; ++i) {
+    rss_peak = std::max(rss_peak, rss_kib(npsd.process().pid()));
+    std::this_thread::sleep_for(100ms);
+  }
+  const auto s = status.finish();
+  const auto p = pap.finish();
+  CHECK(npsd.process().alive());
+  // Status-Server: every one answered while the directory hung.
+  CHECK(s.at("sent").get<int>() >= 60);
+  CHECK(s.at("acked") == s.at("sent"));
+  CHECK(s.at("timeouts") == 0);
+  // Nothing accepted or rejected; what the queue could not take was discarded at once.
+  CHECK(p.at("acked") == 0);
+  CHECK(p.at("bad_responses") == 0);
+  const auto decided = results_between(npsd, std::chrono::system_clock::now() - 60s,
+                                       std::chrono::system_clock::now());
+  CHECK(decided.count("Access-Accept") == 1);  // alice's request before the freeze
+  CHECK(decided.count("Access-Reject") == 0);
+  CHECK(decided.at("discarded") > 4000);
+  CHECK_FALSE(npsd.log_lines("ldap: too many lookups waiting; the request is discarded").empty());
+#ifndef NPSD_SANITIZED  // ASan keeps freed memory in quarantine; TSan's shadow memory is RSS
+  // Memory: 8,000 requests refused cost no more than a few MiB.
+  CHECK(rss_peak - rss_before < 32 * 1024);
+#endif
+
+  slapd.thaw();
+  const auto took = accepted_within(npsd, 5000ms);
+  REQUIRE_MESSAGE(took.has_value(), "alice was not accepted within 5 s of slapd's thaw");
+  MESSAGE("frozen: " << decided.at("discarded") << " discarded, " << s.at("acked")
+          << " Status-Server answered of " << s.at("sent") << ", RSS +" << (rss_peak - rss_before)
+          << " KiB; accepted again " << took->count() << " ms after the thaw");
+}
+#endif

@@ -164,9 +164,9 @@ TEST_CASE("npsctl client add/list/show/set/remove work by name and never print t
   const auto list = f.ctl_json({"client", "list"});
   CHECK(list == json::parse(R"json([
     {"name": "rras1", "address": "192.0.2.10", "secret": "(set)",
-     "require_message_authenticator": true, "vendor": "RADIUS Standard"},
+     "require_message_authenticator": true, "limit_proxy_state": true, "vendor": "RADIUS Standard"},
     {"name": "switches", "address": "10.20.0.0/16", "secret": "(set)",
-     "require_message_authenticator": false, "vendor": "Cisco"}])json"));
+     "require_message_authenticator": false, "limit_proxy_state": true, "vendor": "Cisco"}])json"));
   all_output += list.dump();
 
   r = ctl({"client", "show", "RRAS1"});  // names are case-insensitive
@@ -181,8 +181,13 @@ TEST_CASE("npsctl client add/list/show/set/remove work by name and never print t
   const auto shown = f.ctl_json({"client", "show", "rras-a"});
   CHECK(shown == json::parse(R"({"name": "rras-a", "address": "192.0.2.11",
     "secret_file": "rras.secret", "require_message_authenticator": false,
-    "vendor": "RADIUS Standard"})"));
+    "limit_proxy_state": true, "vendor": "RADIUS Standard"})"));
   CHECK_FALSE(f.doc()["clients"][0].contains("secret"));
+  r = ctl({"client", "set", "rras-a", "--limit-proxy-state", "false"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  CHECK(f.doc()["clients"][0]["limit_proxy_state"] == false);
+  CHECK(f.ctl_json({"client", "show", "rras-a"})["limit_proxy_state"] == false);
+  CHECK(contains(ctl({"client", "show", "rras-a"}).output, "Limit Proxy-State"));
   r = ctl({"client", "show", "rras-a"});
   CHECK(contains(r.output, "(from file rras.secret)"));
 

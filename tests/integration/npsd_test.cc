@@ -77,40 +77,7 @@ struct daemon_fixture {
 radius::bytes access_request(std::uint8_t id, const std::string& user, const std::string& pw,
                              const std::string& s, bool with_message_authenticator,
                              radius::authenticator_t* auth_out = nullptr) {
-  radius::packet p;
-  p.identifier = id;
-  p.authenticator = radius::random_authenticator();
-  if (with_message_authenticator)
-    p.attributes.push_back({radius::attr::message_authenticator, radius::bytes(16, 0)});
-  p.add(radius::attr::user_name, user);
-  p.add(radius::attr::user_password,
-        *radius::hide_user_password(radius::as_bytes(pw), s, p.authenticator));
-  p.add(radius::attr::proxy_state, std::string_view("ps-1"));
-  p.add(radius::attr::proxy_state, std::string_view("ps-2"));
-  auto raw = *radius::encode(p);
-  radius::sign_request(raw, s);
-  if (auth_out != nullptr) *auth_out = p.authenticator;
-  return raw;
-}
-
-// One request line on npsd's control socket; the reply line ("" when none came in 5 s).
-std::string control_request(const fs::path& socket, const std::string& line) {
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  std::strncpy(a.sun_path, socket.c_str(), sizeof a.sun_path - 1);
-  std::string out;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-    ::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
-    timeval tv{5, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    char buf[4096];
-    ssize_t n = 0;
-    while (out.find('\n') == std::string::npos && (n = ::recv(fd, buf, sizeof buf, 0)) > 0)
-      out.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return out;
+  return pap_request(id, user, pw, s, with_message_authenticator, {"ps-1", "ps-2"}, auth_out);
 }
 
 }  // namespace
@@ -190,8 +157,11 @@ TEST_CASE("a wrong shared secret and a request without Message-Authenticator get
 
 TEST_CASE("a client exempted from Message-Authenticator is served without one") {
   daemon_fixture f;
+  // access_request() adds Proxy-State, which limit_proxy_state (the default) would drop: see
+  // security_test.cc
   write_file(f.config, config_json(secret, R"(, { "name": "legacy", "address": "127.0.0.3",
-      "secret": "legacy-secret", "require_message_authenticator": false })"));
+      "secret": "legacy-secret", "require_message_authenticator": false,
+      "limit_proxy_state": false })"));
   f.npsd->signal(SIGHUP);
   REQUIRE(f.npsd->wait_for_log("configuration reloaded"));
   udp_client legacy("127.0.0.3");

@@ -487,3 +487,29 @@ TEST_CASE("TLS data after the handshake, instead of the final ACK, fails with un
   CHECK(s.what == step::kind::failure);
   CHECK(s.why == failure_kind::unexpected_packet);
 }
+
+TEST_CASE("a TLS renegotiation attempt after the handshake ends the conversation in failure") {
+  eap::conversation conv("alice", 7, options());
+  tls_client client(TLS1_2_VERSION, &alice());
+  supplicant peer(client, 300);
+  auto s = conv.begin();
+  bool renegotiated = false;
+  for (int i = 0; i < 100 && s.what == step::kind::challenge; ++i) {
+    const auto req = parsed(s.eap);
+    auto answer = peer.answer(req.data);
+    if (client.established() && answer == bytes{0}) {
+      // The handshake is done: a new ClientHello, encrypted, instead of the final ACK.
+      const auto hello = client.renegotiate();
+      REQUIRE(hello.size() > 5);
+      REQUIRE(hello[0] == 0x16);  // a handshake record
+      answer = {0};
+      answer.insert(answer.end(), hello.begin(), hello.end());
+      renegotiated = true;
+    }
+    s = conv.on_response(response(req.identifier, std::move(answer)));
+    if (renegotiated) break;
+  }
+  REQUIRE(renegotiated);
+  CHECK(s.what == step::kind::failure);
+  CHECK(s.msk.empty());
+}

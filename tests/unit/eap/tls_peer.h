@@ -88,6 +88,15 @@ class tls_client {
     return drain();
   }
 
+  // Starts a TLS 1.2 renegotiation: the ClientHello it sends inside the established session.
+  bytes renegotiate() {
+    REQUIRE(established());
+    REQUIRE(SSL_renegotiate(ssl_.get()) == 1);
+    (void)SSL_do_handshake(ssl_.get());
+    ERR_clear_error();
+    return drain();
+  }
+
   bool established() const { return !failed_ && SSL_is_init_finished(ssl_.get()) == 1; }
   bool failed() const { return failed_; }
   int version() const { return SSL_version(ssl_.get()); }

@@ -40,7 +40,17 @@ TEST_CASE("a minimal configuration gets safe defaults") {
   CHECK(cfg.dictionary == NPSD_DICTIONARY_DIR);
   CHECK(cfg.server.duplicate_max_entries == 65536);
   CHECK(cfg.server.max_pending_requests == 4096);
+  CHECK(cfg.server.max_queue_wait == std::chrono::milliseconds(1000));
   CHECK(cfg.log.format == log_format::text);
+}
+
+TEST_CASE("server.max_queue_wait_ms is read and bounded") {
+  const auto c = parse_config(with(R"("server": {)", R"("server": { "max_queue_wait_ms": 750,)"),
+                              "npsd.json", "/etc/npsd", NPSD_DICTIONARY_DIR);
+  REQUIRE(c);
+  CHECK((*c)->server.max_queue_wait == std::chrono::milliseconds(750));
+  CHECK(error_of(with(R"("server": {)", R"("server": { "max_queue_wait_ms": 5,)"))
+            .find("/server/max_queue_wait_ms") != std::string::npos);
 }
 
 TEST_CASE("errors name the file, the JSON pointer and what was expected") {
@@ -101,4 +111,57 @@ TEST_CASE("ip prefixes: parsing, containment, IPv4-mapped addresses") {
   CHECK_FALSE(ip_prefix::parse("10.0.0.0/8x"));
   CHECK_FALSE(ip_prefix::parse("host.example.com"));
   CHECK(ip_prefix::parse("::1")->length == 128);
+}
+
+TEST_CASE("security settings: defaults, values, and errors naming the field") {
+  const auto c = parse_config(minimal, "npsd.json", "/etc/npsd", NPSD_DICTIONARY_DIR);
+  REQUIRE(c);
+  CHECK((*c)->clients[0].limit_proxy_state);
+  CHECK((*c)->server.file_permissions == file_permission_mode::warn);
+  CHECK((*c)->server.user.empty());
+  CHECK((*c)->server.group.empty());
+
+  const auto set = parse_config(
+      with(R"("type": "auth", "address": "127.0.0.1" } ])",
+           R"("type": "auth", "address": "127.0.0.1" } ], "file_permissions": "refuse",
+              "user": "npsd", "group": "npsd-ro")"),
+      "npsd.json", "/etc/npsd", NPSD_DICTIONARY_DIR);
+  REQUIRE_MESSAGE(set, set.error());
+  CHECK((*set)->server.file_permissions == file_permission_mode::refuse);
+  CHECK((*set)->server.user == "npsd");
+  CHECK((*set)->server.group == "npsd-ro");
+
+  const auto legacy = parse_config(
+      with(R"("secret": "s3cret")",
+           R"("secret": "s3cret", "require_message_authenticator": false, "limit_proxy_state": false)"),
+      "npsd.json", "/etc/npsd", NPSD_DICTIONARY_DIR);
+  REQUIRE(legacy);
+  CHECK_FALSE((*legacy)->clients[0].require_message_authenticator);
+  CHECK_FALSE((*legacy)->clients[0].limit_proxy_state);
+
+  const std::string listen = R"("type": "auth", "address": "127.0.0.1" } ])";
+  CHECK(error_of(with(R"("secret": "s3cret")", R"("secret": "s3cret", "limit_proxy_state": "yes")")) ==
+        "npsd.json: /clients/0/limit_proxy_state: expected true or false, found a string");
+  CHECK(error_of(with(listen, listen + R"(, "file_permissions": "ignore")")) ==
+        "npsd.json: /server/file_permissions: expected one of \"warn\", \"refuse\", found "
+        "\"ignore\"");
+  CHECK(error_of(with(listen, listen + R"(, "group": "nogroup")")) ==
+        "npsd.json: /server/group: \"group\" needs \"user\" (the account npsd switches to)");
+  CHECK(error_of(with(listen, listen + R"(, "user": "root")")).find("/server/user: npsd switches "
+                                                                   "to an unprivileged user") !=
+        std::string::npos);
+  CHECK(error_of(with(listen, listen + R"(, "user": "no body")")).find(
+            "npsd.json: /server/user: expected a user name") == 0);
+  CHECK(error_of(with(listen, listen + R"(, "user": "")")).find("npsd.json: /server/user:") == 0);
+}
+
+TEST_CASE("secret_files lists the configuration and every file holding a secret, with its field") {
+  const auto c = parse_config(minimal, "/etc/npsd/npsd.json", "/etc/npsd", NPSD_DICTIONARY_DIR);
+  REQUIRE(c);
+  const auto files = secret_files(**c);
+  REQUIRE(files.size() == 2);
+  CHECK(files[0].path == "/etc/npsd/npsd.json");
+  CHECK(files[0].pointer.empty());
+  CHECK(files[1].path == "/etc/npsd/users.json");
+  CHECK(files[1].pointer == "/directory/users_file");
 }
