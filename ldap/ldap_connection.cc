@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <utility>
 
 #include "ldap/tls_probe.h"
@@ -159,6 +161,20 @@ void no_teardown(LDAP*, Sockbuf*, ldap_conncb*) {}
 ldap_conncb socket_timeouts{bound_socket_waits, no_teardown, nullptr};  // outlives every handle
 
 }  // namespace
+
+void connection::initialize_library() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    int version = 0;
+    (void)ldap_get_option(nullptr, LDAP_OPT_PROTOCOL_VERSION, &version);  // global options
+    // A handle that never connects: a TLS context made on it initializes the TLS library.
+    LDAP* raw = nullptr;
+    if (ldap_initialize(&raw, "ldap://127.0.0.1") != LDAP_SUCCESS) return;
+    const std::unique_ptr<LDAP, ldap_deleter> ld(raw);
+    int new_ctx = 0;
+    (void)ldap_set_option(ld.get(), LDAP_OPT_X_TLS_NEWCTX, &new_ctx);
+  });
+}
 
 bool ldap_error::server_down() const noexcept {
   switch (code) {

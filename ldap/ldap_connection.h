@@ -61,6 +61,11 @@ struct search_result {
 
 class connection {
  public:
+  // libldap sets up its global options and its TLS library lazily, on first use, and that is
+  // not thread-safe (ThreadSanitizer saw two workers' first connections race on
+  // ldap_int_global_options). Called once, before the worker threads start; idempotent.
+  static void initialize_library();
+
   // Connects (TLS for ldaps://, then StartTLS for ldap:// when asked). Any failure here is a
   // failure of the server.
   static expected<connection, ldap_error> open(const connection_options& options,

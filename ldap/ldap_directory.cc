@@ -637,6 +637,7 @@ ldap_directory::ldap_directory(ldap_config cfg, credential_cache_options passwor
                 "ldap: plain ldap:// without StartTLS: passwords cross the network in clear text "
                 "(allow_insecure, for a lab only)",
                 {{"server", s.url}});
+  detail::connection::initialize_library();  // before any worker connects
   const unsigned n = std::max(1u, st.cfg.pool_size);
   for (unsigned i = 0; i < n; ++i) st.workers.push_back(std::make_unique<worker>());
   threads_.reserve(n);
