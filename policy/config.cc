@@ -381,6 +381,9 @@ expected<std::shared_ptr<const config>, std::string> parse_config(
   } catch (const nlohmann::json::parse_error& e) {
     // e.byte is the offset; the message text may quote input, so build our own.
     return unexpected(fmt::format("{}: not valid JSON (at byte {})", name, e.byte));
+  } catch (const nlohmann::json::exception&) {
+    // out_of_range: a number too large for any JSON number type (found by the fuzzer).
+    return unexpected(fmt::format("{}: not valid JSON (a number out of range)", name));
   }
   try {
     auto c = std::make_shared<config>(read_config(json_reader(j, ""), base, default_dictionary));
@@ -388,6 +391,10 @@ expected<std::shared_ptr<const config>, std::string> parse_config(
     return std::shared_ptr<const config>(std::move(c));
   } catch (const config_error& e) {
     return unexpected(fmt::format("{}: {}", name, e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    // A value of a kind the reader did not check first; the library's text names kinds and
+    // keys, never values.
+    return unexpected(fmt::format("{}: unexpected JSON ({})", name, e.what()));
   }
 }
 

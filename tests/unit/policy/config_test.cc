@@ -44,6 +44,11 @@ TEST_CASE("a minimal configuration gets safe defaults") {
   CHECK(cfg.log.format == log_format::text);
 }
 
+TEST_CASE("a number too large for JSON is a clear error, not an exception (found by fuzzing)") {
+  CHECK(error_of(R"({"schema_version": 1e99999})") ==
+        "npsd.json: not valid JSON (a number out of range)");
+}
+
 TEST_CASE("server.max_queue_wait_ms is read and bounded") {
   const auto c = parse_config(with(R"("server": {)", R"("server": { "max_queue_wait_ms": 750,)"),
                               "npsd.json", "/etc/npsd", NPSD_DICTIONARY_DIR);
