@@ -58,16 +58,21 @@ radius::bytes access_request(std::uint8_t id, const std::string& user, const std
                      auth_out);
 }
 
+// The "server" object of these tests: auth and acct on ephemeral loopback ports, a control
+// socket beside the configuration.
+json loopback_server() {
+  return {{"threads", 2},
+          {"listen",
+           {{{"type", "auth"}, {"address", "127.0.0.1"}, {"port", 0}},
+            {{"type", "acct"}, {"address", "127.0.0.1"}, {"port", 0}}}},
+          {"control_socket", "control.sock"}};
+}
+
 // A simple configuration: PAP for alice, the client "loopback" (127.0.0.1) and, when asked,
 // "legacy" (127.0.0.3) exempted from Message-Authenticator. `patch` is merged in last.
 json simple_config(const json& patch = json::object()) {
   json cfg = {{"schema_version", 1},
-              {"server",
-               {{"threads", 2},
-                {"listen",
-                 {{{"type", "auth"}, {"address", "127.0.0.1"}, {"port", 0}},
-                  {{"type", "acct"}, {"address", "127.0.0.1"}, {"port", 0}}}},
-                {"control_socket", "control.sock"}}},
+              {"server", loopback_server()},
               {"log", {{"level", "debug"}}},
               {"clients",
                {{{"name", "loopback"}, {"address", "127.0.0.1"}, {"secret", "testing123"}}}},
@@ -126,12 +131,7 @@ TEST_CASE("no secret, password, hash, private key or MSK appears in npsd's outpu
   write_private(dir.path / "users.json", users.dump(2));
   const json cfg = {
       {"schema_version", 1},
-      {"server",
-       {{"threads", 2},
-        {"listen",
-         {{{"type", "auth"}, {"address", "127.0.0.1"}, {"port", 0}},
-          {{"type", "acct"}, {"address", "127.0.0.1"}, {"port", 0}}}},
-        {"control_socket", "control.sock"}}},
+      {"server", loopback_server()},
       {"log", format == "json" ? json{{"format", format}, {"level", "trace"}, {"file", "npsd-file.log"}}
                                : json{{"format", format}, {"level", "trace"}}},
       {"clients",
