@@ -8,16 +8,34 @@
 #include "server/privileges.h"
 #include "server/server.h"
 
+#include <filesystem>
+
 #ifndef NPSD_DEFAULT_DICTIONARY_DIR
 #define NPSD_DEFAULT_DICTIONARY_DIR "/usr/share/npsd/dictionaries"
 #endif
+#ifndef NPSD_INSTALLED_DICTIONARY_DIR
+#define NPSD_INSTALLED_DICTIONARY_DIR "/usr/share/npsd/dictionaries"
+#endif
+
+namespace {
+
+// The source tree's dictionaries while running from the build tree; where `cmake --install`
+// put them once the source tree is gone (an installed package, the Docker image).
+std::filesystem::path default_dictionary_dir() {
+  std::error_code ec;
+  if (std::filesystem::exists(NPSD_DEFAULT_DICTIONARY_DIR "/dictionary", ec))
+    return NPSD_DEFAULT_DICTIONARY_DIR;
+  return NPSD_INSTALLED_DICTIONARY_DIR;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // Before any secret is read: a core file or a ptrace by the same user would expose them.
   npsd::server::disable_core_dumps();
   CLI::App app{"npsd: a RADIUS network policy server"};
   npsd::server::server_options opts;
-  opts.default_dictionary = NPSD_DEFAULT_DICTIONARY_DIR;
+  opts.default_dictionary = default_dictionary_dir();
   bool check = false;
   app.add_option("-c,--config", opts.config_file, "configuration file (JSON)")->required();
   app.add_flag("--check", check, "validate the configuration and everything it names, then exit");

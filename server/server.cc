@@ -21,6 +21,7 @@
 #include "server/file_permissions.h"
 #include "server/log.h"
 #include "server/privileges.h"
+#include "server/service_notify.h"
 #include "server/udp_listener.h"
 
 namespace npsd::server {
@@ -313,6 +314,7 @@ int server::run() {
         }
         if (stopping) return;
         stopping = true;
+        service_notify::stopping();
         log_event(spdlog::level::info, "shutting down: no new requests, finishing those in flight",
                   {{"signal", std::int64_t{sig}}, {"in_flight", std::uint64_t{handler.in_flight()}}});
         for (auto& l : listeners) l->stop();
@@ -349,6 +351,18 @@ int server::run() {
   };
   sweep();
 
+  // The watchdog's keep-alive goes through the io threads: if they stop turning, it stops and
+  // the service manager restarts npsd.
+  asio::steady_timer watchdog_timer(io);
+  const auto watchdog = service_notify::watchdog_interval();
+  std::function<void()> keep_alive = [&] {
+    service_notify::watchdog_ping();
+    watchdog_timer.expires_after(*watchdog / 2);
+    watchdog_timer.async_wait([&](boost::system::error_code ec) {
+      if (!ec) keep_alive();
+    });
+  };
+
   for (auto& l : listeners) l->start();
   if (control) control->start();
   if (!write_ready_file()) {
@@ -360,6 +374,9 @@ int server::run() {
             {{"clients", std::uint64_t{runtime_->cfg->clients.size()}},
              {"io_threads", std::uint64_t{threads_or_cores(sc.threads)}},
              {"compute_threads", std::uint64_t{threads_or_cores(sc.compute_threads)}}});
+  service_notify::ready(fmt::format("serving {} clients on {} listeners",
+                                    runtime_->cfg->clients.size(), listeners.size()));
+  if (watchdog) keep_alive();
 
   std::vector<std::thread> threads;
   const unsigned n = threads_or_cores(sc.threads);
@@ -422,6 +439,15 @@ void server::refresh_crls() {
 
 expected<std::string, std::string> server::reload() {
   std::lock_guard serial(reload_mu_);
+  // The service manager sees the reload begin and end (SIGHUP and npsctl reload alike).
+  service_notify::reloading();
+  auto r = reload_locked();
+  service_notify::ready(r ? "serving; configuration reloaded (" + *r + ")"
+                          : "serving; the last reload was refused: " + r.error());
+  return r;
+}
+
+expected<std::string, std::string> server::reload_locked() {
   const auto old = current();
   auto rt = load_runtime(opts_, compute_);
   if (!rt) {

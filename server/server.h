@@ -50,6 +50,7 @@ class server {
  private:
   // Loads and swaps in the configuration: the message to report, or why it was refused.
   expected<std::string, std::string> reload();
+  expected<std::string, std::string> reload_locked();  // reload() without the notifications
   nlohmann::json control(const nlohmann::json& request);
   // Rebuilds the TLS context when a CRL file changed (a timer calls it).
   void refresh_crls();
