@@ -1,5 +1,6 @@
 #include "eap/certificate.h"
 #include "eap/certificate_x509.h"
+#include "eap/openssl_free.h"
 
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
@@ -13,9 +14,6 @@ namespace npsd::eap {
 
 namespace {
 
-struct x509_free {
-  void operator()(X509* p) const noexcept { X509_free(p); }
-};
 struct names_free {
   void operator()(GENERAL_NAMES* p) const noexcept { GENERAL_NAMES_free(p); }
 };
@@ -23,9 +21,6 @@ struct eku_free {
   void operator()(EXTENDED_KEY_USAGE* p) const noexcept {
     sk_ASN1_OBJECT_pop_free(p, ASN1_OBJECT_free);
   }
-};
-struct bio_free {
-  void operator()(BIO* p) const noexcept { BIO_free(p); }
 };
 
 std::string name_text(const X509_NAME* n) {

@@ -1,6 +1,7 @@
 #include "eap/tls_session.h"
 
 #include "eap/certificate_x509.h"
+#include "eap/openssl_free.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -118,12 +119,6 @@ int verify_callback(int ok, X509_STORE_CTX* store) {
   return ok;
 }
 
-struct bio_free {
-  void operator()(BIO* p) const noexcept { BIO_free(p); }
-};
-struct x509_free {
-  void operator()(X509* p) const noexcept { X509_free(p); }
-};
 
 // Adds every CRL of a PEM file to the store; the number added, or an error.
 expected<int, std::string> load_crls(X509_STORE* store, const std::filesystem::path& file) {

@@ -1,15 +1,10 @@
 #include "ldap/account_cache.h"
+#include "radius/ascii.h"
 
 namespace npsd::ldap {
 
 namespace {
 
-std::string fold(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 }  // namespace
 
@@ -22,7 +17,7 @@ account_cache::account_cache(std::chrono::seconds ttl, std::chrono::seconds nega
 std::optional<cached_lookup> account_cache::get(std::string_view identity) {
   std::optional<cached_lookup> out;
   if (max_entries_ != 0) {
-    const auto key = fold(identity);
+    const auto key = ascii_fold(identity);
     const auto now = clock_();
     std::lock_guard lock(mutex_);
     if (const auto it = index_.find(key); it != index_.end()) {
@@ -43,7 +38,7 @@ void account_cache::put(std::string_view identity, const cached_lookup& value) {
   if (status == lookup_status::unavailable || max_entries_ == 0) return;
   const auto ttl = status == lookup_status::found ? ttl_ : negative_ttl_;
   if (ttl.count() <= 0) return;
-  auto key = fold(identity);
+  auto key = ascii_fold(identity);
   const auto now = clock_();
   std::lock_guard lock(mutex_);
   if (const auto it = index_.find(key); it != index_.end()) {

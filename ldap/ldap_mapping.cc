@@ -1,4 +1,5 @@
 #include "ldap/ldap_mapping.h"
+#include "radius/ascii.h"
 
 #include <ldap.h>
 
@@ -10,19 +11,6 @@
 namespace npsd::ldap {
 
 namespace {
-
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string fold(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = lower(c);
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return lower(x) == lower(y); });
-}
 
 bool is_hex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -69,7 +57,7 @@ identity_parts parse_identity(std::string_view identity) {
   identity_parts p;
   p.identity = std::string(identity);
   std::string_view name = identity;
-  if (identity.size() > 5 && iequals(identity.substr(0, 5), "host/")) {
+  if (identity.size() > 5 && ascii_iequals(identity.substr(0, 5), "host/")) {
     // A computer as Windows presents it for machine authentication: host/pc1.example.com.
     const auto fqdn = identity.substr(5);
     const auto dot = fqdn.find('.');
@@ -169,11 +157,11 @@ expected<ldap_server, std::string> parse_server_url(std::string_view url) {
   ldap_server s;
   s.url = std::string(url);
   std::string_view rest;
-  if (url.size() > 8 && iequals(url.substr(0, 8), "ldaps://")) {
+  if (url.size() > 8 && ascii_iequals(url.substr(0, 8), "ldaps://")) {
     s.ldaps = true;
     s.port = 636;
     rest = url.substr(8);
-  } else if (url.size() > 7 && iequals(url.substr(0, 7), "ldap://")) {
+  } else if (url.size() > 7 && ascii_iequals(url.substr(0, 7), "ldap://")) {
     s.port = 389;
     rest = url.substr(7);
   } else {
@@ -264,7 +252,7 @@ std::string normalize_dn(std::string_view dn) {
   if (!parsed) {
     std::string out;
     for (const char c : dn)
-      if (c != ' ') out += lower(c);
+      if (c != ' ') out += ascii_lower(c);
     return out;
   }
   std::string out;
@@ -274,11 +262,11 @@ std::string normalize_dn(std::string_view dn) {
     for (LDAPAVA** ava = *rdn; *ava != nullptr; ++ava) {
       if (!first) out += '+';
       first = false;
-      out += fold(std::string_view((*ava)->la_attr.bv_val, (*ava)->la_attr.bv_len));
+      out += ascii_fold(std::string_view((*ava)->la_attr.bv_val, (*ava)->la_attr.bv_len));
       out += '=';
       // Escaped so that the separators stay unambiguous.
       for (ber_len_t i = 0; i < (*ava)->la_value.bv_len; ++i) {
-        const char c = lower((*ava)->la_value.bv_val[i]);
+        const char c = ascii_lower((*ava)->la_value.bv_val[i]);
         if (c == ',' || c == '+' || c == '=' || c == '\\') out += '\\';
         out += c;
       }
@@ -316,7 +304,7 @@ std::string first_rdn_value(std::string_view dn) {
 
 const std::vector<std::string>* ldap_entry::find(std::string_view attribute) const {
   for (const auto& [name, values] : attributes)
-    if (iequals(name, attribute)) return &values;
+    if (ascii_iequals(name, attribute)) return &values;
   return nullptr;
 }
 
@@ -334,7 +322,7 @@ bool rule_holds(const state_rule& rule, const ldap_entry& e) {
       case state_rule::test::present:
         return true;
       case state_rule::test::value:
-        if (iequals(v, rule.value)) return true;
+        if (ascii_iequals(v, rule.value)) return true;
         break;
       case state_rule::test::nonzero:
         if (v.find_first_not_of('0') != std::string::npos) return true;
@@ -366,15 +354,15 @@ mapped_account map_account(const ldap_entry& e, const ldap_config& cfg, bool mac
     if (const auto* upn = e.first(cfg.attributes.upn)) a.upn = *upn;
   a.machine = machine_lookup;
   if (const auto* classes = e.find("objectClass"))
-    for (const auto& c : *classes) a.machine = a.machine || iequals(c, "computer");
+    for (const auto& c : *classes) a.machine = a.machine || ascii_iequals(c, "computer");
   a.enabled = !rule_holds(cfg.disabled, e);
   a.locked_out = rule_holds(cfg.locked_out, e);
   a.dial_in_permission = dial_in::policy;
   if (!cfg.attributes.dial_in.empty()) {
     if (const auto* d = e.first(cfg.attributes.dial_in)) {
-      if (iequals(*d, "TRUE")) {
+      if (ascii_iequals(*d, "TRUE")) {
         a.dial_in_permission = dial_in::allow;
-      } else if (iequals(*d, "FALSE")) {
+      } else if (ascii_iequals(*d, "FALSE")) {
         a.dial_in_permission = dial_in::deny;
       } else {
         m.notes.push_back(cfg.attributes.dial_in +
@@ -399,7 +387,7 @@ std::vector<std::string> account_attributes(const ldap_config& cfg) {
   auto add = [&](const std::string& a) {
     if (a.empty()) return;
     for (const auto& have : out)
-      if (iequals(have, a)) return;
+      if (ascii_iequals(have, a)) return;
     out.push_back(a);
   };
   add("objectClass");

@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "ldap/password_hash.h"
+#include "radius/ascii.h"
 
 namespace npsd::ldap {
 
@@ -30,12 +31,6 @@ npsd::unexpected<std::string> fail(std::string what) {
   return npsd::unexpected<std::string>(std::move(what));
 }
 
-std::string fold(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 constexpr std::size_t max_name_bytes = 253;  // what a RADIUS User-Name can carry
 
@@ -182,7 +177,7 @@ std::optional<issue> get_group_refs(const json& obj, std::string_view key, const
     const json& ref = (*it)[i];
     if (!ref.is_string()) return issue{here / i, expected_type(ref, "a group name (string)")};
     const auto name = ref.get<std::string>();
-    const auto g = groups.find(fold(name));
+    const auto g = groups.find(ascii_fold(name));
     if (g == groups.end())
       return issue{here / i, "group " + in_quotes(name) + " is not declared in /groups"};
     bool dup = false;
@@ -256,7 +251,7 @@ db_result local_user_db::parse(std::string_view text, std::string name) {
       local_group grp;
       if (auto e = get_string(g, "name", here, grp.name)) return bad(*e);
       if (auto why = name_problem(grp.name)) return bad(issue{here / "name", "group name " + *why});
-      const auto [it, inserted] = db->group_by_name_.emplace(fold(grp.name), i);
+      const auto [it, inserted] = db->group_by_name_.emplace(ascii_fold(grp.name), i);
       if (!inserted)
         return bad(issue{here / "name", "duplicate group name " + in_quotes(grp.name) +
                                             " (names are case-insensitive; first declared at " +
@@ -356,12 +351,12 @@ db_result local_user_db::parse(std::string_view text, std::string name) {
           }
       for (auto g : all) user.acct.groups.push_back(group{db->groups_[g].name, {}});
 
-      if (const auto [it, ok] = db->user_by_name_.emplace(fold(user.acct.name), i); !ok)
+      if (const auto [it, ok] = db->user_by_name_.emplace(ascii_fold(user.acct.name), i); !ok)
         return bad(issue{here / "name", "duplicate user name " + in_quotes(user.acct.name) +
                                             " (names are case-insensitive; first declared at " +
                                             (root / "users" / it->second).to_string() + ")"});
       if (!user.acct.upn.empty()) {
-        if (const auto [it, ok] = db->user_by_upn_.emplace(fold(user.acct.upn), i); !ok)
+        if (const auto [it, ok] = db->user_by_upn_.emplace(ascii_fold(user.acct.upn), i); !ok)
           return bad(issue{here / "upn", "duplicate user principal name " +
                                              in_quotes(user.acct.upn) + " (also at " +
                                              (root / "users" / it->second).to_string() + ")"});
@@ -393,17 +388,17 @@ db_result local_user_db::load(const std::filesystem::path& path) {
 }
 
 const local_user* local_user_db::find_user(std::string_view name) const {
-  const auto it = user_by_name_.find(fold(name));
+  const auto it = user_by_name_.find(ascii_fold(name));
   return it == user_by_name_.end() ? nullptr : &users_[it->second];
 }
 
 const local_group* local_user_db::find_group(std::string_view name) const {
-  const auto it = group_by_name_.find(fold(name));
+  const auto it = group_by_name_.find(ascii_fold(name));
   return it == group_by_name_.end() ? nullptr : &groups_[it->second];
 }
 
 local_user_db::identity_match local_user_db::resolve_identity(std::string_view identity) const {
-  const std::string folded = fold(identity);
+  const std::string folded = ascii_fold(identity);
   if (auto it = user_by_name_.find(folded); it != user_by_name_.end())
     return {&users_[it->second], match_kind::name};
   if (auto it = user_by_upn_.find(folded); it != user_by_upn_.end())

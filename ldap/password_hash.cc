@@ -16,7 +16,7 @@ namespace {
 
 using bytes = std::vector<std::uint8_t>;
 
-npsd::unexpected<std::string> fail(std::string what) {
+npsd::unexpected<std::string> invalid(std::string what) {
   return npsd::unexpected<std::string>(std::move(what));
 }
 
@@ -98,27 +98,27 @@ std::optional<std::string> check_scrypt_params(std::uint64_t log_n, std::uint64_
 expected<bytes, std::string> decode_field(std::string_view text, std::string_view what,
                                           std::size_t min_len, std::size_t max_len) {
   auto decoded = detail::base64_decode_unpadded(text);
-  if (!decoded) return fail(std::string(what) + " is not valid unpadded base64");
+  if (!decoded) return invalid(std::string(what) + " is not valid unpadded base64");
   if (decoded->size() < min_len || decoded->size() > max_len)
-    return fail(std::string(what) + " must be " + range_text(min_len, max_len) + " bytes");
+    return invalid(std::string(what) + " must be " + range_text(min_len, max_len) + " bytes");
   return std::move(*decoded);
 }
 
 expected<parsed_hash, std::string> parse_hash(std::string_view stored) {
-  if (stored.empty()) return fail("empty password hash");
-  if (stored.front() != '$') return fail("password hash does not start with '$'");
+  if (stored.empty()) return invalid("empty password hash");
+  if (stored.front() != '$') return invalid("password hash does not start with '$'");
   const auto fields = split(stored.substr(1), '$');
   parsed_hash out;
   if (fields[0] == pbkdf2_name) {
     if (fields.size() != 4)
-      return fail("expected $pbkdf2-sha256$i=<iterations>$<salt>$<hash>");
+      return invalid("expected $pbkdf2-sha256$i=<iterations>$<salt>$<hash>");
     out.scheme = parsed_hash::kind::pbkdf2_sha256;
     const auto iterations = parse_param(fields[1], "i");
-    if (!iterations) return fail("pbkdf2-sha256 parameters must be i=<iterations>");
-    if (auto why = check_pbkdf2_params(*iterations)) return fail(std::move(*why));
+    if (!iterations) return invalid("pbkdf2-sha256 parameters must be i=<iterations>");
+    if (auto why = check_pbkdf2_params(*iterations)) return invalid(std::move(*why));
     out.iterations = static_cast<std::uint32_t>(*iterations);
   } else if (fields[0] == scrypt_name) {
-    if (fields.size() != 4) return fail("expected $scrypt$ln=<log2 N>,r=<r>,p=<p>$<salt>$<hash>");
+    if (fields.size() != 4) return invalid("expected $scrypt$ln=<log2 N>,r=<r>,p=<p>$<salt>$<hash>");
     out.scheme = parsed_hash::kind::scrypt;
     const auto params = split(fields[1], ',');
     std::optional<std::uint64_t> ln, r, p;
@@ -127,18 +127,18 @@ expected<parsed_hash, std::string> parse_hash(std::string_view stored) {
       r = parse_param(params[1], "r");
       p = parse_param(params[2], "p");
     }
-    if (!ln || !r || !p) return fail("scrypt parameters must be ln=<log2 N>,r=<r>,p=<p>");
-    if (auto why = check_scrypt_params(*ln, *r, *p)) return fail(std::move(*why));
+    if (!ln || !r || !p) return invalid("scrypt parameters must be ln=<log2 N>,r=<r>,p=<p>");
+    if (auto why = check_scrypt_params(*ln, *r, *p)) return invalid(std::move(*why));
     out.log_n = static_cast<std::uint8_t>(*ln);
     out.r = static_cast<std::uint32_t>(*r);
     out.p = static_cast<std::uint32_t>(*p);
   } else {
-    return fail("unknown password hash scheme (expected pbkdf2-sha256 or scrypt)");
+    return invalid("unknown password hash scheme (expected pbkdf2-sha256 or scrypt)");
   }
   auto salt = decode_field(fields[2], "salt", hash_min_salt_bytes, hash_max_salt_bytes);
-  if (!salt) return fail(salt.error());
+  if (!salt) return invalid(salt.error());
   auto hash = decode_field(fields[3], "hash", hash_min_output_bytes, hash_max_output_bytes);
-  if (!hash) return fail(hash.error());
+  if (!hash) return invalid(hash.error());
   out.salt = std::move(*salt);
   out.hash = std::move(*hash);
   return out;
@@ -168,12 +168,12 @@ expected<bytes, std::string> pbkdf2_sha256(std::string_view password,
                                            std::uint32_t iterations, std::size_t out_len) {
   if (password.size() > INT_MAX || salt.size() > INT_MAX || iterations < 1 ||
       iterations > INT_MAX || out_len < 1 || out_len > 1024)
-    return fail("pbkdf2-sha256 parameters out of range");
+    return invalid("pbkdf2-sha256 parameters out of range");
   bytes out(out_len);
   if (PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()), salt.data(),
                         static_cast<int>(salt.size()), static_cast<int>(iterations),
                         EVP_sha256(), static_cast<int>(out_len), out.data()) != 1)
-    return fail("pbkdf2-sha256 derivation failed");
+    return invalid("pbkdf2-sha256 derivation failed");
   return out;
 }
 
@@ -182,13 +182,13 @@ expected<bytes, std::string> scrypt(std::string_view password,
                                     std::uint32_t r, std::uint32_t p, std::size_t out_len) {
   if (n < 2 || (n & (n - 1)) != 0 || r < 1 || p < 1 || out_len < 1 || out_len > 1024 ||
       r > scrypt_max_memory / 128 || n > scrypt_max_memory / (128ull * r))
-    return fail("scrypt parameters out of range");
+    return invalid("scrypt parameters out of range");
   // OpenSSL needs 128*r*(N+2) bytes for V plus 128*r*p for B.
   const std::uint64_t maxmem = 128ull * r * (n + 2) + 128ull * r * p + (1u << 16);
   bytes out(out_len);
   if (EVP_PBE_scrypt(password.data(), password.size(), salt.data(), salt.size(), n, r, p,
                      maxmem, out.data(), out.size()) != 1)
-    return fail("scrypt derivation failed");
+    return invalid("scrypt derivation failed");
   return out;
 }
 
@@ -204,11 +204,11 @@ std::string base64_encode_unpadded(std::span<const std::uint8_t> data) {
 
 expected<bytes, std::string> base64_decode_unpadded(std::string_view text) {
   if (text.empty()) return bytes{};
-  if (text.size() % 4 == 1 || text.size() > (1u << 20)) return fail("bad base64 length");
+  if (text.size() % 4 == 1 || text.size() > (1u << 20)) return invalid("bad base64 length");
   for (char c : text) {
     const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
                     c == '+' || c == '/';
-    if (!ok) return fail("bad base64 character");
+    if (!ok) return invalid("bad base64 character");
   }
   const std::size_t pad = (4 - text.size() % 4) % 4;
   std::string padded(text);
@@ -216,10 +216,10 @@ expected<bytes, std::string> base64_decode_unpadded(std::string_view text) {
   bytes out(padded.size() / 4 * 3);
   const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(padded.data()),
                                 static_cast<int>(padded.size()));
-  if (n < 0 || static_cast<std::size_t>(n) != out.size()) return fail("bad base64");
+  if (n < 0 || static_cast<std::size_t>(n) != out.size()) return invalid("bad base64");
   out.resize(out.size() - pad);
   // Only the canonical encoding is accepted (unused trailing bits must be zero).
-  if (base64_encode_unpadded(out) != text) return fail("non-canonical base64");
+  if (base64_encode_unpadded(out) != text) return invalid("non-canonical base64");
   return out;
 }
 
@@ -230,13 +230,13 @@ expected<std::string, std::string> hash_password(std::string_view password,
   parsed_hash h;
   std::string param_text;
   if (params.scheme == pbkdf2_name) {
-    if (auto why = check_pbkdf2_params(params.iterations)) return fail(std::move(*why));
+    if (auto why = check_pbkdf2_params(params.iterations)) return invalid(std::move(*why));
     h.scheme = parsed_hash::kind::pbkdf2_sha256;
     h.iterations = params.iterations;
     param_text = "i=" + std::to_string(params.iterations);
   } else if (params.scheme == scrypt_name) {
     if (auto why = check_scrypt_params(params.scrypt_log_n, params.scrypt_r, params.scrypt_p))
-      return fail(std::move(*why));
+      return invalid(std::move(*why));
     h.scheme = parsed_hash::kind::scrypt;
     h.log_n = params.scrypt_log_n;
     h.r = params.scrypt_r;
@@ -244,13 +244,13 @@ expected<std::string, std::string> hash_password(std::string_view password,
     param_text = "ln=" + std::to_string(h.log_n) + ",r=" + std::to_string(h.r) +
                  ",p=" + std::to_string(h.p);
   } else {
-    return fail("unknown password hash scheme (expected pbkdf2-sha256 or scrypt)");
+    return invalid("unknown password hash scheme (expected pbkdf2-sha256 or scrypt)");
   }
   h.salt.resize(hash_salt_bytes);
   if (RAND_bytes(h.salt.data(), static_cast<int>(h.salt.size())) != 1)
-    return fail("random number generator failed");
+    return invalid("random number generator failed");
   cleansed_bytes derived(hash_output_bytes);
-  if (!derive(h, password, derived.data)) return fail("key derivation failed");
+  if (!derive(h, password, derived.data)) return invalid("key derivation failed");
   return "$" + params.scheme + "$" + param_text + "$" + detail::base64_encode_unpadded(h.salt) +
          "$" + detail::base64_encode_unpadded(derived.data);
 }

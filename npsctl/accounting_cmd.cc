@@ -102,7 +102,7 @@ std::string bytes_text(std::uint64_t n) {
   return u == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, units[u]);
 }
 
-void add_export(CLI::App& parent) {
+void add_accounting_export(CLI::App& parent) {
   struct options {
     database_options db;
     range_options range;
@@ -272,7 +272,7 @@ void add_prune(CLI::App& parent) {
 void add_accounting_commands(CLI::App& app) {
   auto* cmd = app.add_subcommand("accounting", "Export, report on and prune the accounting database");
   cmd->require_subcommand(1);
-  add_export(*cmd);
+  add_accounting_export(*cmd);
   add_report(*cmd);
   add_sessions(*cmd);
   add_prune(*cmd);

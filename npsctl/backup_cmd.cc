@@ -55,7 +55,7 @@ std::size_t secret_files(ordered_json& doc, const fs::path& config, bool inline_
   return n;
 }
 
-void add_export(CLI::App& app) {
+void add_backup_export(CLI::App& app) {
   auto o = std::make_shared<export_options>();
   auto* cmd = app.add_subcommand(
       "export",
@@ -237,7 +237,7 @@ void add_import(CLI::App& app) {
 }  // namespace
 
 void add_backup_commands(CLI::App& app) {
-  add_export(app);
+  add_backup_export(app);
   add_import(app);
 }
 

@@ -27,6 +27,11 @@ class command_error : public std::runtime_error {
   int code_;
 };
 
+// Bad arguments or input: exit status 2, the message as given.
+[[noreturn]] inline void bad_input(const std::string& what) {
+  throw command_error(exit_bad_input, what);
+}
+
 // users_cmd.cc
 void add_user_commands(CLI::App& app);   // npsctl user hash-password|add|set-password|remove|list
 void add_group_commands(CLI::App& app);  // npsctl group add

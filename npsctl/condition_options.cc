@@ -19,7 +19,7 @@ namespace {
 
 using k = condition_kind;
 
-constexpr condition_spec catalogue[] = {
+constexpr condition_spec condition_specs[] = {
     {"windows_groups", "--windows-group", "Windows Groups", k::names, true,
      "Windows group (name or DN) the user or machine account is in; repeatable: any of them"},
     {"user_groups", "--user-group", "User Groups", k::names, true,
@@ -63,7 +63,6 @@ constexpr condition_spec catalogue[] = {
      "Any attribute: 'Attr~REGEX' or 'Attr=value1,value2'; repeatable: all must match"},
 };
 
-[[noreturn]] void bad(const std::string& what) { throw command_error(exit_bad_input, what); }
 
 std::string trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -96,7 +95,7 @@ ordered_json canonical_eap_type(const std::string& s) {
 ordered_json parse_match(const std::string& spec) {
   const auto pos = spec.find_first_of("~=");
   if (pos == std::string::npos || pos == 0)
-    bad(fmt::format("--match {}: expected 'Attribute~REGEX' or 'Attribute=value1,value2'",
+    bad_input(fmt::format("--match {}: expected 'Attribute~REGEX' or 'Attribute=value1,value2'",
                     spec));
   ordered_json a = ordered_json::object();
   a["name"] = trim(spec.substr(0, pos));
@@ -112,11 +111,11 @@ ordered_json parse_match(const std::string& spec) {
 
 }  // namespace
 
-std::span<const condition_spec> condition_catalogue() { return catalogue; }
+std::span<const condition_spec> condition_catalogue() { return condition_specs; }
 
 void no_such_entry(const std::string& name, std::string_view option, std::string_view what,
                    const std::vector<std::string>& known) {
-  bad(fmt::format("{} {}: no such {} (one of: {})", option, name, what, join(known)));
+  bad_input(fmt::format("{} {}: no such {} (one of: {})", option, name, what, join(known)));
 }
 
 std::string option_word(std::string_view s) {
@@ -140,7 +139,7 @@ ordered_json parse_day_time_window(const std::string& spec, const std::string& o
   auto take = [&](const std::string& w) {
     if (w.empty()) return;
     if (w.find(':') != std::string::npos) {
-      if (times) bad(fmt::format("{} '{}': more than one time range", option, spec));
+      if (times) bad_input(fmt::format("{} '{}': more than one time range", option, spec));
       times = w;
     } else {
       days_text += (days_text.empty() ? "" : ",") + w;
@@ -156,7 +155,7 @@ ordered_json parse_day_time_window(const std::string& spec, const std::string& o
   }
   take(word);
   if (days_text.empty() && !times)
-    bad(fmt::format("{} '{}': expected days and/or a time range, e.g. 'Mon-Fri 08:00-18:00'",
+    bad_input(fmt::format("{} '{}': expected days and/or a time range, e.g. 'Mon-Fri 08:00-18:00'",
                     option, spec));
   ordered_json w = ordered_json::object();
   if (!days_text.empty()) {
@@ -168,7 +167,7 @@ ordered_json parse_day_time_window(const std::string& spec, const std::string& o
   if (times) {
     const auto dash = times->find('-');
     if (dash == std::string::npos)
-      bad(fmt::format("{} '{}': expected a time range HH:MM-HH:MM", option, spec));
+      bad_input(fmt::format("{} '{}': expected a time range HH:MM-HH:MM", option, spec));
     w["from"] = times->substr(0, dash);
     w["to"] = times->substr(dash + 1);
   }
@@ -188,7 +187,7 @@ ordered_json day_time_value(const std::vector<std::string>& specs,
 
 void add_condition_options(CLI::App* cmd, condition_options& o, policy_type type, bool for_set) {
   const char* group = "Conditions (all given must match)";
-  for (const auto& s : catalogue) {
+  for (const auto& s : condition_specs) {
     // Network-policy-only conditions are accepted but hidden on connection request policies,
     // so that the loader's refusal explains why rather than CLI11 calling the option unknown.
     const char* in = s.network_only && type != policy_type::network ? "" : group;
@@ -213,7 +212,7 @@ void apply_conditions(const condition_options& o, ordered_json& conditions) {
     conditions.erase(
         find_in_catalogue(condition_catalogue(), name, "--clear-condition", "condition").key);
   bool day_time_given = false;
-  for (const auto& s : catalogue) {
+  for (const auto& s : condition_specs) {
     if (s.kind == condition_kind::regex) {
       const auto it = o.single.find(s.key);
       if (it != o.single.end() && it->second) conditions[s.key] = *it->second;
@@ -247,7 +246,7 @@ void apply_conditions(const condition_options& o, ordered_json& conditions) {
     }
     conditions[s.key] = std::move(arr);
   }
-  if (o.day_time_zone && !day_time_given) bad("--day-time-zone needs --day-time");
+  if (o.day_time_zone && !day_time_given) bad_input("--day-time-zone needs --day-time");
 }
 
 }  // namespace npsd::npsctl

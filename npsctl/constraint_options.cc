@@ -17,7 +17,7 @@ using ordered_json = nlohmann::ordered_json;
 
 namespace {
 
-constexpr constraint_spec catalogue[] = {
+constexpr constraint_spec constraint_specs[] = {
     {"authentication_methods", "--auth-method", "Authentication Methods"},
     {"idle_timeout", "--idle-timeout", "Idle Timeout (seconds)"},
     {"session_timeout", "--session-timeout", "Session Timeout (seconds)"},
@@ -31,7 +31,7 @@ constexpr constraint_spec catalogue[] = {
 
 }  // namespace
 
-std::span<const constraint_spec> constraint_catalogue() { return catalogue; }
+std::span<const constraint_spec> constraint_catalogue() { return constraint_specs; }
 
 void add_constraint_options(CLI::App* cmd, constraint_options& o, bool for_set) {
   const char* group = "Constraints (checked once the conditions match; failing rejects)";

@@ -18,7 +18,6 @@ namespace npsd::npsctl {
 
 namespace {
 
-[[noreturn]] void bad(const std::string& what) { throw command_error(exit_bad_input, what); }
 
 constexpr const char* manipulated_attributes[] = {"User-Name", "Called-Station-Id",
                                                   "Calling-Station-Id"};
@@ -43,14 +42,14 @@ ordered_json manipulation(const std::string& attribute, const std::string& find,
 ordered_json parse_rewrite(const std::string& spec) {
   const auto slash = spec.find('/');
   if (slash == std::string::npos || slash == 0)
-    bad(fmt::format("--rewrite {}: expected ATTRIBUTE/FIND/REPLACE, e.g. "
+    bad_input(fmt::format("--rewrite {}: expected ATTRIBUTE/FIND/REPLACE, e.g. "
                     "'User-Name/@example\\.com$/'",
                     quote(spec)));
   std::size_t i = slash + 1;
   for (; i < spec.size() && spec[i] != '/'; ++i)
     if (spec[i] == '\\') ++i;
   if (i >= spec.size())
-    bad(fmt::format("--rewrite {}: expected ATTRIBUTE/FIND/REPLACE (the REPLACE part may be "
+    bad_input(fmt::format("--rewrite {}: expected ATTRIBUTE/FIND/REPLACE (the REPLACE part may be "
                     "empty, but its slash is needed)",
                     quote(spec)));
   return manipulation(spec.substr(0, slash), spec.substr(slash + 1, i - slash - 1),
@@ -68,7 +67,7 @@ std::string regex_escape(std::string_view s) {
 
 ordered_json strip_realm(std::string suffix) {
   if (!suffix.empty() && suffix.front() == '@') suffix.erase(0, 1);
-  if (suffix.empty()) bad("--strip-realm: expected a realm, e.g. example.com");
+  if (suffix.empty()) bad_input("--strip-realm: expected a realm, e.g. example.com");
   return manipulation("User-Name", "@" + regex_escape(suffix) + "$", "");
 }
 

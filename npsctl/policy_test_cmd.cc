@@ -45,12 +45,11 @@ struct test_options {
       calling_station_id, nas_identifier, nas_ip_address, nas_ipv6_address;
 };
 
-[[noreturn]] void bad(const std::string& what) { throw command_error(exit_bad_input, what); }
 
 void add_attribute(radius::packet& p, const radius::dictionary& dict, const std::string& name,
                    const std::string& text) {
   const auto* def = dict.find(name);
-  if (def == nullptr) bad(fmt::format("no attribute named \"{}\" in the dictionary", name));
+  if (def == nullptr) bad_input(fmt::format("no attribute named \"{}\" in the dictionary", name));
   std::uint8_t tag = 0;
   std::string value = text;
   if (def->has_tag) {  // "1:VLAN" gives a tag
@@ -63,7 +62,7 @@ void add_attribute(radius::packet& p, const radius::dictionary& dict, const std:
   }
   auto wire = def->has_tag ? radius::parse_tagged_value(*def, tag, value)
                            : radius::parse_value(*def, value);
-  if (!wire) bad(fmt::format("{}: {}", name, wire.error()));
+  if (!wire) bad_input(fmt::format("{}: {}", name, wire.error()));
   if (def->vendor == 0) {
     p.add(static_cast<std::uint8_t>(def->number), *wire);
   } else {
@@ -79,7 +78,7 @@ std::chrono::system_clock::time_point parse_time(const std::string& text) {
   std::tm tm{};
   std::istringstream in(text);
   in >> std::get_time(&tm, "%Y-%m-%dT%H:%M");
-  if (in.fail()) bad("--time: expected YYYY-MM-DDTHH:MM (UTC), e.g. 2026-11-23T09:30");
+  if (in.fail()) bad_input("--time: expected YYYY-MM-DDTHH:MM (UTC), e.g. 2026-11-23T09:30");
   return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
@@ -94,7 +93,7 @@ struct outcome {
 
 int run(const test_options& o) {
   auto loaded = policy::load_config(o.files.config_path(), o.files.dictionary_dir());
-  if (!loaded) bad(loaded.error());
+  if (!loaded) bad_input(loaded.error());
   const auto& cfg = **loaded;
   const auto& dict = *cfg.dict;
 
@@ -104,12 +103,12 @@ int run(const test_options& o) {
   if (!o.client.empty()) {
     for (const auto& c : cfg.clients)
       if (c.name == o.client) client = &c;
-    if (client == nullptr) bad(fmt::format("no RADIUS client named \"{}\"", o.client));
+    if (client == nullptr) bad_input(fmt::format("no RADIUS client named \"{}\"", o.client));
     source = client->address.address;
   }
   if (!o.client_address.empty()) {
     const auto a = policy::ip_address::parse(o.client_address);
-    if (!a) bad("--client-address: expected an IPv4 or IPv6 address");
+    if (!a) bad_input("--client-address: expected an IPv4 or IPv6 address");
     source = *a;
     if (client == nullptr) {
       std::uint8_t best = 0;
@@ -117,13 +116,13 @@ int run(const test_options& o) {
         if (c.address.contains(*a) && (client == nullptr || c.address.length > best))
           client = &c, best = c.address.length;
       if (client == nullptr)
-        bad(fmt::format("no RADIUS client covers {}: npsd would drop the request", o.client_address));
+        bad_input(fmt::format("no RADIUS client covers {}: npsd would drop the request", o.client_address));
     }
   }
-  if (client == nullptr) bad("say which client sends the request: --client NAME or --client-address IP");
+  if (client == nullptr) bad_input("say which client sends the request: --client NAME or --client-address IP");
 
   const auto method = policy::parse_auth_method(o.auth_method);
-  if (!method) bad("--auth-method: expected PAP, CHAP, MS-CHAPv2, EAP-TLS, PEAP-TLS, PEAP-MSCHAPv2 or EAP-MSCHAPv2");
+  if (!method) bad_input("--auth-method: expected PAP, CHAP, MS-CHAPv2, EAP-TLS, PEAP-TLS, PEAP-MSCHAPv2 or EAP-MSCHAPv2");
 
   radius::packet req;
   req.authenticator = radius::random_authenticator();
@@ -138,7 +137,7 @@ int run(const test_options& o) {
     if (!value->empty()) add_attribute(req, dict, name, *value);
   for (const auto& a : o.attrs) {
     const auto eq = a.find('=');
-    if (eq == std::string::npos || eq == 0) bad(fmt::format("--attr \"{}\": expected Name=value", a));
+    if (eq == std::string::npos || eq == 0) bad_input(fmt::format("--attr \"{}\": expected Name=value", a));
     add_attribute(req, dict, a.substr(0, eq), a.substr(eq + 1));
   }
 

@@ -15,10 +15,6 @@ namespace npsd::policy {
 
 namespace {
 
-std::filesystem::path resolve(const std::filesystem::path& base, const std::string& p) {
-  std::filesystem::path path(p);
-  return path.is_absolute() ? path : (base / path).lexically_normal();
-}
 
 listener_config read_listener(const json_reader& r) {
   r.expect_object({"type", "address", "port"});
@@ -36,7 +32,7 @@ listener_config read_listener(const json_reader& r) {
 }
 
 std::string read_secret_file(const json_reader& r, const std::filesystem::path& base) {
-  const auto path = resolve(base, r.non_empty_string());
+  const auto path = resolve_path(base, r.non_empty_string());
   std::ifstream in(path, std::ios::binary);
   if (!in) r.fail(fmt::format("cannot read secret file {}", path.string()));
   std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -62,7 +58,7 @@ client_config read_client(const json_reader& r, const std::filesystem::path& bas
     c.secret = s->json().get<std::string>();
     if (c.secret.empty()) s->fail("expected a non-empty shared secret");
   } else {
-    c.secret_file = resolve(base, r.at("secret_file").non_empty_string());
+    c.secret_file = resolve_path(base, r.at("secret_file").non_empty_string());
     c.secret = read_secret_file(r.at("secret_file"), base);
   }
   c.require_message_authenticator = r.boolean_or("require_message_authenticator", true);
@@ -117,7 +113,7 @@ server_config read_server(const json_reader& r, const std::filesystem::path& bas
   s.unknown_client_log_interval =
       std::chrono::seconds(r.integer_or("unknown_client_log_interval_seconds", 60, 0, 86400));
   if (const auto cs = r.get("control_socket")) {
-    s.control_socket = resolve(base, cs->non_empty_string());
+    s.control_socket = resolve_path(base, cs->non_empty_string());
     if (s.control_socket.string().size() >= 108)  // sockaddr_un.sun_path
       cs->fail("the socket path is too long (at most 107 bytes)");
   }
@@ -140,7 +136,7 @@ log_config read_log(const json_reader& r, const std::filesystem::path& base) {
                  : log_format::text;
   if (r.has("level"))
     l.level = r.at("level").one_of({"trace", "debug", "info", "warn", "error", "critical", "off"});
-  if (r.has("file")) l.file = resolve(base, r.at("file").non_empty_string());
+  if (r.has("file")) l.file = resolve_path(base, r.at("file").non_empty_string());
   return l;
 }
 
@@ -150,7 +146,7 @@ accounting::store_config read_accounting(const json_reader& r, const std::filesy
                    "discard_requests_when_logging_fails"});
   accounting::store_config a;
   a.enabled = true;
-  a.database = resolve(base, r.at("database").non_empty_string());
+  a.database = resolve_path(base, r.at("database").non_empty_string());
   if (r.has("synchronous"))
     a.synchronous = r.at("synchronous").one_of({"full", "normal"}) == "normal"
                         ? accounting::sync_mode::normal
@@ -180,7 +176,7 @@ directory_config read_directory(const json_reader& r, const std::filesystem::pat
     d.backend = ldap::directory_backend::local;
     if (r.has("ldap"))
       r.at("ldap").fail("\"ldap\" settings need \"backend\": \"ldap\"");
-    d.users_file = resolve(base, r.at("users_file").non_empty_string());
+    d.users_file = resolve_path(base, r.at("users_file").non_empty_string());
   }
   if (const auto c = r.get("password_cache")) {
     c->expect_object({"ttl_seconds", "max_entries"});
@@ -193,7 +189,7 @@ directory_config read_directory(const json_reader& r, const std::filesystem::pat
 
 // A file the configuration names, resolved and checked to be readable.
 std::filesystem::path readable_file(const json_reader& r, const std::filesystem::path& base) {
-  auto path = resolve(base, r.non_empty_string());
+  auto path = resolve_path(base, r.non_empty_string());
   std::ifstream in(path, std::ios::binary);
   if (!in) r.fail(fmt::format("cannot read {}", path.string()));
   return path;
@@ -250,7 +246,7 @@ eap::eap_config read_eap(const json_reader& r, const std::filesystem::path& base
            "\"ca_path\", a hashed directory of them)");
   if (const auto f = r.get("ca_file")) e.ca_file = readable_file(*f, base);
   if (const auto d = r.get("ca_path")) {
-    e.ca_path = resolve(base, d->non_empty_string());
+    e.ca_path = resolve_path(base, d->non_empty_string());
     if (!std::filesystem::is_directory(e.ca_path))
       d->fail(fmt::format("{} is not a directory", e.ca_path.string()));
   }
@@ -328,7 +324,7 @@ config read_config(const json_reader& r, const std::filesystem::path& base,
                        config_schema_version, c.schema_version));
   c.server = read_server(r.at("server"), base);
   if (const auto l = r.get("log")) c.log = read_log(*l, base);
-  c.dictionary = r.has("dictionary") ? resolve(base, r.at("dictionary").non_empty_string())
+  c.dictionary = r.has("dictionary") ? resolve_path(base, r.at("dictionary").non_empty_string())
                                      : default_dictionary;
   std::set<std::string> names;
   std::set<std::string> prefixes;

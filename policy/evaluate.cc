@@ -1,3 +1,4 @@
+#include "radius/ascii.h"
 #include "policy/evaluate.h"
 
 #include <algorithm>
@@ -27,12 +28,6 @@ constexpr std::uint8_t eap_code_response = 2;
 constexpr std::uint8_t eap_first_method_type = 4;  // 1 Identity, 2 Notification, 3 Nak
 constexpr std::size_t max_tlv_depth = 8;
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-    return lower(x) == lower(y);
-  });
-}
 
 std::uint32_t read_be32(const std::uint8_t* p) noexcept {
   return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
@@ -330,7 +325,7 @@ std::optional<std::string> check_attribute(const attribute_condition& c, const r
     std::string text = radius::format_value(def, radius::split_tag(def, wire).value);
     const bool ok = c.match ? c.match->matches(text)
                             : std::any_of(c.values.begin(), c.values.end(),
-                                          [&](const std::string& v) { return iequals(v, text); });
+                                          [&](const std::string& v) { return ascii_iequals(v, text); });
     if (ok) return true;
     if (count++ == 0) first = std::move(text);
     return false;
@@ -365,7 +360,7 @@ std::optional<std::string> check_day_time(const day_time& d,
 bool member_of(const ldap::account& a, const std::vector<group_ref>& refs) noexcept {
   for (const auto& r : refs) {
     for (const auto& g : a.groups) {
-      if (r.is_dn ? (!g.dn.empty() && iequals(g.dn, r.text)) : iequals(g.name, r.text)) {
+      if (r.is_dn ? (!g.dn.empty() && ascii_iequals(g.dn, r.text)) : ascii_iequals(g.name, r.text)) {
         return true;
       }
     }

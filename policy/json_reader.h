@@ -2,6 +2,7 @@
 // Strict reading of a JSON configuration document: every error names the JSON pointer of the
 // offending field and what was expected; unknown keys are errors.
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <initializer_list>
 #include <optional>
@@ -18,6 +19,12 @@ namespace npsd::policy {
 struct config_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// A path written in a configuration file: relative paths are taken from the file's directory.
+inline std::filesystem::path resolve_path(const std::filesystem::path& base, const std::string& p) {
+  std::filesystem::path path(p);
+  return path.is_absolute() ? path : (base / path).lexically_normal();
+}
 
 class json_reader {
  public:

@@ -1,3 +1,4 @@
+#include "radius/ascii.h"
 #include "policy/ldap_config.h"
 
 #include <fstream>
@@ -13,16 +14,7 @@ namespace npsd::policy {
 
 namespace {
 
-std::filesystem::path resolve(const std::filesystem::path& base, const std::string& p) {
-  std::filesystem::path path(p);
-  return path.is_absolute() ? path : (base / path).lexically_normal();
-}
 
-std::string fold(std::string s) {
-  for (auto& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
 
 std::string read_dn(const json_reader& r) {
   auto dn = r.non_empty_string();
@@ -109,7 +101,7 @@ ldap::ldap_config read_ldap_config(const json_reader& r, const std::filesystem::
   servers.for_each([&](const json_reader& s) {
     auto parsed = ldap::parse_server_url(s.non_empty_string());
     if (!parsed) s.fail(parsed.error());
-    if (!seen.insert(fold(parsed->host) + ":" + std::to_string(parsed->port)).second)
+    if (!seen.insert(ascii_fold(parsed->host) + ":" + std::to_string(parsed->port)).second)
       s.fail("this server is already listed");
     c.servers.push_back(std::move(*parsed));
   });
@@ -126,7 +118,7 @@ ldap::ldap_config read_ldap_config(const json_reader& r, const std::filesystem::
             s.url));
 
   if (const auto ca = r.get("ca_file")) {
-    c.ca_file = resolve(base, ca->non_empty_string());
+    c.ca_file = resolve_path(base, ca->non_empty_string());
     check_ca_file(*ca, c.ca_file);
   } else if (c.uses_tls()) {
     r.fail("missing required key \"ca_file\" (the CA certificates that sign the directory "
@@ -153,7 +145,7 @@ ldap::ldap_config read_ldap_config(const json_reader& r, const std::filesystem::
     if (c.bind_password.empty()) p.fail("expected a non-empty password");
   } else if (password_file) {
     const auto p = r.at("bind_password_file");
-    c.bind_password_file = resolve(base, p.non_empty_string());
+    c.bind_password_file = resolve_path(base, p.non_empty_string());
     c.bind_password = read_password_file(p, c.bind_password_file);
   }
 

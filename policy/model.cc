@@ -1,3 +1,4 @@
+#include "radius/ascii.h"
 #include "policy/model.h"
 
 #include <algorithm>
@@ -11,12 +12,6 @@ namespace npsd::policy {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-    return lower(x) == lower(y);
-  });
-}
 
 constexpr std::array<std::pair<auth_method, std::string_view>, 7> method_names{{
     {auth_method::pap, "PAP"},
@@ -48,7 +43,7 @@ template <class K, std::size_t N>
 std::optional<K> parse_in(const std::array<std::pair<K, std::string_view>, N>& table,
                           std::string_view s) noexcept {
   for (const auto& [key, name] : table)
-    if (iequals(name, s)) return key;
+    if (ascii_iequals(name, s)) return key;
   return std::nullopt;
 }
 

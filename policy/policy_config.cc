@@ -1,3 +1,4 @@
+#include "radius/ascii.h"
 #include "policy/policy_config.h"
 
 #include <fmt/format.h>
@@ -17,18 +18,7 @@ namespace {
 
 using radius::attribute_def;
 
-char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
 
-std::string lowered(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), lower);
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                    [](char x, char y) { return lower(x) == lower(y); });
-}
 
 std::string quoted_list(std::initializer_list<std::string_view> items) {
   std::string out;
@@ -156,7 +146,7 @@ std::vector<group_ref> read_groups(const json_reader& r) {
           "attribute=value parts, e.g. \"CN=VPN Users,OU=Groups,DC=example,DC=com\"; a comma "
           "inside a value is written \\,)",
           g.text));
-    return distinct_item<group_ref>{g, (g.is_dn ? "dn:" : "name:") + lowered(g.text),
+    return distinct_item<group_ref>{g, (g.is_dn ? "dn:" : "name:") + ascii_fold(g.text),
                                     fmt::format("\"{}\"", g.text)};
   });
 }
@@ -225,11 +215,11 @@ std::vector<std::uint8_t> read_eap_types(const json_reader& r) {
     std::uint8_t t = 0;
     if (e.json().is_string()) {
       const auto s = e.string();
-      if (iequals(s, "EAP-TLS"))
+      if (ascii_iequals(s, "EAP-TLS"))
         t = eap_type_tls;
-      else if (iequals(s, "PEAP"))
+      else if (ascii_iequals(s, "PEAP"))
         t = eap_type_peap;
-      else if (iequals(s, "EAP-MSCHAPv2"))
+      else if (ascii_iequals(s, "EAP-MSCHAPv2"))
         t = eap_type_mschapv2;
       else
         e.fail(
@@ -269,7 +259,7 @@ std::uint8_t parse_day(std::string_view s) {
       {"Sat", "Saturday"},
   }};
   for (std::uint8_t i = 0; i < names.size(); ++i)
-    if (iequals(s, names[i].first) || iequals(s, names[i].second)) return i;
+    if (ascii_iequals(s, names[i].first) || ascii_iequals(s, names[i].second)) return i;
   return 0xFF;
 }
 
@@ -390,7 +380,7 @@ std::vector<attribute_condition> read_attribute_conditions(const json_reader& r,
         const auto wire = radius::parse_value(*c.def, v.string());
         if (!wire) v.fail(wire.error());
         auto formatted = radius::format_value(*c.def, *wire);
-        return distinct_item<std::string>{formatted, lowered(formatted),
+        return distinct_item<std::string>{formatted, ascii_fold(formatted),
                                           fmt::format("\"{}\"", formatted)};
       });
     }
@@ -500,7 +490,7 @@ void check_unique(const json_reader& list, policy_kind kind, const std::vector<P
   for (std::size_t i = 0; i < ps.size(); ++i) {
     const auto r = list[i];
     const auto suffix = fmt::format(" ({} \"{}\")", kind_name(kind), ps[i].name);
-    if (const auto [pos, fresh] = names.emplace(lowered(ps[i].name), i); !fresh)
+    if (const auto [pos, fresh] = names.emplace(ascii_fold(ps[i].name), i); !fresh)
       r.at("name").fail(fmt::format("another {} is already named \"{}\" (at {}/{})",
                                     kind_name(kind), ps[pos->second].name, list.pointer(),
                                     pos->second));
@@ -632,7 +622,7 @@ reply_attribute read_reply_attribute(const json_reader& r, const context& ctx,
   a.def = &ctx.named_attribute(name_r);
   const auto& def = *a.def;
   for (const auto owned : server_owned)
-    if (const auto* o = ctx.dict().find(owned); o == a.def || iequals(def.name, owned))
+    if (const auto* o = ctx.dict().find(owned); o == a.def || ascii_iequals(def.name, owned))
       name_r.fail(
           fmt::format("{} cannot be set by a policy: npsd computes it for each reply", def.name));
   if (def.encrypt == 1)
@@ -655,7 +645,7 @@ reply_attribute read_reply_attribute(const json_reader& r, const context& ctx,
     name_r.fail(fmt::format("{} is part of a TLV and cannot be returned on its own", def.name));
   const auto clash = [&](std::string_view attr, const std::optional<std::uint32_t>& set,
                          std::string_view key) {
-    if (set && (ctx.dict().find(attr) == a.def || iequals(def.name, attr)))
+    if (set && (ctx.dict().find(attr) == a.def || ascii_iequals(def.name, attr)))
       name_r.fail(fmt::format("{} is also set by the constraint \"{}\": set it in one place",
                               def.name, key));
   };

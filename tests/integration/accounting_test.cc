@@ -20,7 +20,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string secret = "testing123";
 
 struct accounting_fixture {
   temp_dir dir;

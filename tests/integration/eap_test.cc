@@ -22,7 +22,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr const char* secret = "testing123";
 
 // RRAS's attributes in an IKEv2 Access-Request (../shared/reference/nps-model.md): NAS-Port-Type
 // Virtual, Service-Type Framed, Framed-Protocol PPP, NAS-Identifier, Calling/Called-Station-Id,

@@ -24,12 +24,25 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ldap/password_hash.h"
+
 #include "radius/crypto.h"
 #include "radius/packet.h"
 
 namespace npsd::test {
 
 namespace fs = std::filesystem;
+
+// The binary under test beside npsd, and the shared secret the tests' clients use.
+inline const std::string npsctl = NPSCTL_BINARY;
+inline const std::string secret = "testing123";
+
+// A user-file password hash; cheap iterations: the tests are about the daemon, not the KDF.
+inline std::string fast_hash(const std::string& pw) {
+  ldap::hash_params p;
+  p.iterations = 1000;
+  return *ldap::hash_password(pw, p);
+}
 
 inline std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

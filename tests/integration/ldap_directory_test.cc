@@ -8,6 +8,7 @@
 #include <cctype>
 #include <tuple>
 
+#include "radius/ascii.h"
 #include "ldap_fixture.h"
 
 using namespace npsd::test;
@@ -44,11 +45,6 @@ json corp_policies() {
        {"access", "deny"},
        {"ignore_dial_in", true}},
   });
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 struct expectation {
@@ -200,7 +196,7 @@ TEST_CASE("LDAP: npsctl directory test shows the DN, direct and nested groups an
   REQUIRE_MESSAGE(rc == 0, j.dump(2));
   CHECK(j.at("account").at("dn") == "cn=LAPTOP1,ou=Computers,dc=corp,dc=example,dc=com");
   CHECK(j.at("account").at("machine") == true);
-  CHECK(lower(j.at("account").at("name").get<std::string>()).rfind("laptop1", 0) == 0);
+  CHECK(npsd::ascii_fold(j.at("account").at("name").get<std::string>()).rfind("laptop1", 0) == 0);
   REQUIRE(j.at("account").at("groups").size() == 1);
   CHECK(j.at("account").at("groups")[0].at("dn") == vpn_machines_dn);
 
@@ -320,7 +316,7 @@ TEST_CASE("LDAP TLS: ldaps:// and StartTLS work with the test CA; a wrong CA is 
       // the log names the server and says why
       bool named = false;
       for (const auto& l : npsd.log_lines("ldap server down")) {
-        const auto err = lower(l.value("error", ""));
+        const auto err = npsd::ascii_fold(l.value("error", ""));
         named = named || (l.value("server", "") == url &&
                           err.find("certificate") != std::string::npos);
       }
@@ -345,7 +341,7 @@ TEST_CASE("LDAP TLS: ldaps:// and StartTLS work with the test CA; a wrong CA is 
       const auto down = npsd.log_lines("ldap server down");
       REQUIRE(down.size() == 1);
       const auto err = down[0].value("error", "");
-      CHECK_MESSAGE(lower(err).find("certificate") != std::string::npos, err);
+      CHECK_MESSAGE(npsd::ascii_fold(err).find("certificate") != std::string::npos, err);
     }
     ldap["verify_certificate"] = false;
     npsd_on_ldap npsd(ldap, vpn_users);

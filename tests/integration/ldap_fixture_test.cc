@@ -5,6 +5,7 @@
 
 #include <cctype>
 
+#include "radius/ascii.h"
 #include "ldap_fixture.h"
 
 using namespace npsd::test;
@@ -15,14 +16,9 @@ bool has(const command_result& r, const std::string& text) {
   return r.output.find(text) != std::string::npos;
 }
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // dynlist returns memberOf values normalised (lower case)
 bool has_nocase(const command_result& r, const std::string& text) {
-  return lower(r.output).find(lower(text)) != std::string::npos;
+  return npsd::ascii_fold(r.output).find(npsd::ascii_fold(text)) != std::string::npos;
 }
 
 }  // namespace

@@ -18,7 +18,6 @@ using json = nlohmann::json;
 
 namespace {
 
-const std::string npsctl = NPSCTL_BINARY;
 
 std::string sh(const std::string& s) {
   std::string out = "'";

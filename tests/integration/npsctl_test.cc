@@ -8,7 +8,6 @@ using namespace npsd::test;
 
 namespace {
 
-const std::string npsctl = NPSCTL_BINARY;
 
 struct npsctl_fixture {
   temp_dir dir;

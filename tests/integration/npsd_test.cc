@@ -17,13 +17,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string secret = "testing123";
-
-std::string hash(const std::string& pw) {
-  ldap::hash_params p;
-  p.iterations = 1000;  // the tests are about the daemon, not the KDF's cost
-  return *ldap::hash_password(pw, p);
-}
 
 std::string config_json(const std::string& client_secret, const std::string& extra_client = "") {
   return R"({
@@ -54,9 +47,9 @@ struct daemon_fixture {
   "schema_version": 1,
   "groups": [ { "name": "VPN Users" } ],
   "users": [
-    { "name": "alice", "password_hash": ")" + hash("alice-password") + R"(", "groups": ["VPN Users"] },
-    { "name": "bob", "password_hash": ")" + hash("bob-password") + R"(" },
-    { "name": "carol", "password_hash": ")" + hash("carol-password") + R"(", "enabled": false }
+    { "name": "alice", "password_hash": ")" + fast_hash("alice-password") + R"(", "groups": ["VPN Users"] },
+    { "name": "bob", "password_hash": ")" + fast_hash("bob-password") + R"(" },
+    { "name": "carol", "password_hash": ")" + fast_hash("carol-password") + R"(", "enabled": false }
   ]
 })");
     write_file(config, config_json(secret));

@@ -14,7 +14,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string npsctl = NPSCTL_BINARY;
 
 struct lab {
   temp_dir dir;

@@ -26,7 +26,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string npsctl = NPSCTL_BINARY;
 const std::string npsd_binary = NPSD_BINARY;
 
 // Every secret the tests hand npsd: distinctive, so that finding one anywhere is a leak.
@@ -36,12 +35,6 @@ const std::string user_password = "MARKER-user-password-77d0";
 const std::string wrong_password = "MARKER-wrong-password-31e5";
 const std::string wrong_secret = "MARKER-wrong-secret-c8a4";
 const std::string tunnel_password = "MARKER-tunnel-password-5e6f";
-
-std::string hash(const std::string& pw) {
-  ldap::hash_params p;
-  p.iterations = 1000;
-  return *ldap::hash_password(pw, p);
-}
 
 std::string upper(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -95,7 +88,7 @@ void write_private(const fs::path& p, const std::string& text) {
 void write_users(const fs::path& dir) {
   write_private(dir / "users.json",
                 json{{"schema_version", 1},
-                     {"users", {{{"name", "alice"}, {"password_hash", hash("alice-password")}}}}}
+                     {"users", {{{"name", "alice"}, {"password_hash", fast_hash("alice-password")}}}}}
                     .dump(2));
 }
 
@@ -122,7 +115,7 @@ TEST_CASE("no secret, password, hash, private key or MSK appears in npsd's outpu
   ::chmod((dir.path / "server.key").c_str(), 0600);
   write_private(dir.path / "nas.secret", file_secret + "\n");
 
-  const auto alice_hash = hash(user_password);
+  const auto alice_hash = fast_hash(user_password);
   const json users = {{"schema_version", 1},
                       {"users",
                        {{{"name", "alice"},

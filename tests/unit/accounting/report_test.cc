@@ -19,9 +19,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr time_ms dec1 = 1796083200000;  // 2026-12-01T00:00:00Z
+constexpr time_ms report_dec1 = 1796083200000;  // 2026-12-01T00:00:00Z
 constexpr std::int64_t hour_ms = 3'600'000;
-constexpr std::int64_t day_ms = 24 * hour_ms;
+constexpr std::int64_t report_day_ms = 24 * hour_ms;
 
 // Sessions and auth events over 1-2 December 2026, plus one of each the day before.
 class report_db {
@@ -34,16 +34,16 @@ class report_db {
     REQUIRE(db);
     REQUIRE(migrate(db->get()));
     // nas, client, user, started, seconds, in, out, state
-    add_session(*db, "10.0.0.1", "ap-1", "alice", dec1 + 10 * hour_ms, 3600, 1000, 2000, "closed");
-    add_session(*db, "10.0.0.1", "ap-1", "alice", dec1 + 12 * hour_ms, 1800, 500, 500, "open");
-    add_session(*db, "sw-2", "switches", "<script>", dec1 + day_ms + hour_ms, 7200, 10, 20, "closed");
-    add_session(*db, "sw-2", "switches", "bob", dec1 - hour_ms, 99999, 1, 1, "closed");
+    add_session(*db, "10.0.0.1", "ap-1", "alice", report_dec1 + 10 * hour_ms, 3600, 1000, 2000, "closed");
+    add_session(*db, "10.0.0.1", "ap-1", "alice", report_dec1 + 12 * hour_ms, 1800, 500, 500, "open");
+    add_session(*db, "sw-2", "switches", "<script>", report_dec1 + report_day_ms + hour_ms, 7200, 10, 20, "closed");
+    add_session(*db, "sw-2", "switches", "bob", report_dec1 - hour_ms, 99999, 1, 1, "closed");
     // time, nas_ip, nas_identifier, user, packet type, reason
-    add_auth(*db, dec1 + 10 * hour_ms, "'10.0.0.1'", "NULL", "alice", 2, 0);
-    add_auth(*db, dec1 + 11 * hour_ms, "'10.0.0.1'", "NULL", "alice", 3, 16);
-    add_auth(*db, dec1 + day_ms, "NULL", "'sw-2'", "<script>", 3, 16);
-    add_auth(*db, dec1 + day_ms + 60'000, "NULL", "'sw-2'", "<script>", 3, 48);
-    add_auth(*db, dec1 - 2 * hour_ms, "'10.0.0.1'", "NULL", "carol", 2, 0);
+    add_auth(*db, report_dec1 + 10 * hour_ms, "'10.0.0.1'", "NULL", "alice", 2, 0);
+    add_auth(*db, report_dec1 + 11 * hour_ms, "'10.0.0.1'", "NULL", "alice", 3, 16);
+    add_auth(*db, report_dec1 + report_day_ms, "NULL", "'sw-2'", "<script>", 3, 16);
+    add_auth(*db, report_dec1 + report_day_ms + 60'000, "NULL", "'sw-2'", "<script>", 3, 48);
+    add_auth(*db, report_dec1 - 2 * hour_ms, "'10.0.0.1'", "NULL", "carol", 2, 0);
   }
   ~report_db() {
     std::error_code ec;
@@ -103,7 +103,7 @@ TEST_CASE("report group names map both ways") {
 
 TEST_CASE("a report sums sessions, time, bytes, accepts and rejects per user in range") {
   report_db db;
-  const auto r = make(db, range(dec1, dec1 + 3 * day_ms));
+  const auto r = make(db, range(report_dec1, report_dec1 + 3 * report_day_ms));
   REQUIRE(keys(r.rows) == names{"<script>", "alice"});
   const auto& s = r.rows[0];
   CHECK(s.sessions == 1);
@@ -131,7 +131,7 @@ TEST_CASE("a report sums sessions, time, bytes, accepts and rejects per user in 
 
 TEST_CASE("a report groups by NAS and by day") {
   report_db db;
-  const auto by_nas = make(db, range(dec1, dec1 + 3 * day_ms, report_group::nas));
+  const auto by_nas = make(db, range(report_dec1, report_dec1 + 3 * report_day_ms, report_group::nas));
   REQUIRE(keys(by_nas.rows) == names{"10.0.0.1", "sw-2"});
   CHECK(by_nas.rows[0].sessions == 2);
   CHECK(by_nas.rows[0].accepts == 1);
@@ -139,7 +139,7 @@ TEST_CASE("a report groups by NAS and by day") {
   CHECK(by_nas.rows[1].sessions == 1);
   CHECK(by_nas.rows[1].rejects == 2);
 
-  const auto by_day = make(db, range(dec1 - day_ms, dec1 + 3 * day_ms, report_group::day));
+  const auto by_day = make(db, range(report_dec1 - report_day_ms, report_dec1 + 3 * report_day_ms, report_group::day));
   REQUIRE(keys(by_day.rows) == names{"2026-11-30", "2026-12-01", "2026-12-02"});
   CHECK(by_day.rows[0].sessions == 1);
   CHECK(by_day.rows[0].accepts == 1);
@@ -150,7 +150,7 @@ TEST_CASE("a report groups by NAS and by day") {
 
 TEST_CASE("top users are ordered by connected time and cut at top") {
   report_db db;
-  auto o = range(dec1 - day_ms, dec1 + 3 * day_ms);
+  auto o = range(report_dec1 - report_day_ms, report_dec1 + 3 * report_day_ms);
   CHECK(keys(make(db, o).top_users) == names{"bob", "<script>", "alice"});  // carol: no session
   o.top = 2;
   CHECK(keys(make(db, o).top_users) == names{"bob", "<script>"});
@@ -159,7 +159,7 @@ TEST_CASE("top users are ordered by connected time and cut at top") {
 
 TEST_CASE("failures by reason count the rejects per code, the most frequent first") {
   report_db db;
-  const auto r = make(db, range(dec1, dec1 + 3 * day_ms));
+  const auto r = make(db, range(report_dec1, report_dec1 + 3 * report_day_ms));
   using failure = std::tuple<int, std::string, std::uint64_t>;
   CHECK(r.failures_by_reason == std::vector<failure>{
                                     {16, "authentication failed: credentials mismatch", 2},
@@ -170,9 +170,9 @@ TEST_CASE("failures by reason count the rejects per code, the most frequent firs
 
 TEST_CASE("connections over time count sessions started per day, or per hour over two days") {
   report_db db;
-  CHECK(make(db, range(dec1, dec1 + 3 * day_ms)).connections_over_time ==
+  CHECK(make(db, range(report_dec1, report_dec1 + 3 * report_day_ms)).connections_over_time ==
         series{{"2026-12-01", 2}, {"2026-12-02", 1}});
-  CHECK(make(db, range(dec1, dec1 + day_ms)).connections_over_time ==
+  CHECK(make(db, range(report_dec1, report_dec1 + report_day_ms)).connections_over_time ==
         series{{"2026-12-01 10:00", 1}, {"2026-12-01 11:00", 0}, {"2026-12-01 12:00", 1}});
   CHECK(make(db, {}).connections_over_time ==
         series{{"2026-11-30", 1}, {"2026-12-01", 2}, {"2026-12-02", 1}});
@@ -180,7 +180,7 @@ TEST_CASE("connections over time count sessions started per day, or per hour ove
 
 TEST_CASE("the user and nas filters narrow every figure of a report") {
   report_db db;
-  auto o = range(dec1, dec1 + 3 * day_ms);
+  auto o = range(report_dec1, report_dec1 + 3 * report_day_ms);
   o.filter.user = "alice";
   auto r = make(db, o);
   CHECK(keys(r.rows) == names{"alice"});
@@ -199,7 +199,7 @@ TEST_CASE("the user and nas filters narrow every figure of a report") {
 
 TEST_CASE("a report of an empty range is all zeros") {
   report_db db;
-  const auto r = make(db, range(dec1 + 10 * day_ms, dec1 + 11 * day_ms));
+  const auto r = make(db, range(report_dec1 + 10 * report_day_ms, report_dec1 + 11 * report_day_ms));
   CHECK(r.rows.empty());
   CHECK(r.top_users.empty());
   CHECK(r.connections_over_time.empty());
@@ -219,7 +219,7 @@ TEST_CASE("a report of a missing database is an error naming the file") {
 
 TEST_CASE("the text report shows the figures in aligned sections") {
   report_db db;
-  const auto text = format_report_text(make(db, range(dec1, dec1 + 3 * day_ms)));
+  const auto text = format_report_text(make(db, range(report_dec1, report_dec1 + 3 * report_day_ms)));
   CAPTURE(text);
   for (const char* part : {"Summary", "By user", "Top users by connected time", "Failures by reason",
                            "2026-12-01T00:00:00.000Z", "3h 30m (12600 s)", "1510 (1.5 KiB)",
@@ -244,7 +244,7 @@ TEST_CASE("the text report does not pass control characters from a user name to 
 
 TEST_CASE("the HTML report is one self-contained page with SVG charts and escaped names") {
   report_db db;
-  const auto html = format_report_html(make(db, range(dec1, dec1 + 3 * day_ms)));
+  const auto html = format_report_html(make(db, range(report_dec1, report_dec1 + 3 * report_day_ms)));
   CHECK(html.starts_with("<!DOCTYPE html>"));
   CHECK(html.ends_with("</html>\n"));
   CHECK(html.find("<svg") != std::string::npos);

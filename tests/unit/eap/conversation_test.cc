@@ -17,17 +17,10 @@ using eap::tls_failure;
 using test::alice;
 using test::supplicant;
 using test::tls_client;
+using test::tls_options;
 namespace flag = eap::tls_flag;
 
 namespace {
-
-eap::tls_auth_options tls_options(std::size_t fragment_size = 300) {
-  eap::tls_auth_options o;
-  o.tls = test::shared_pki().context();
-  o.fragment_size = fragment_size;
-  o.identity_sources = eap::eap_config{}.identity_sources;
-  return o;
-}
 
 eap::conversation_options options(std::size_t fragment_size = 300) {
   eap::conversation_options o;

@@ -14,16 +14,9 @@ using eap::bytes;
 using test::alice;
 using test::supplicant;
 using test::tls_client;
+using test::tls_options;
 
 namespace {
-
-eap::tls_auth_options tls_options(std::size_t fragment_size = 300) {
-  eap::tls_auth_options o;
-  o.tls = test::shared_pki().context();
-  o.fragment_size = fragment_size;
-  o.identity_sources = eap::eap_config{}.identity_sources;
-  return o;
-}
 
 // Runs `server` from Start against `client` until it says something other than `send`.
 eap::tls_outcome run(eap::tls_auth& server, tls_client& client, std::size_t client_fragment = 300) {

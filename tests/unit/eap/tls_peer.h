@@ -12,6 +12,8 @@
 #include <memory>
 
 #include "eap/certificate.h"
+#include "eap/eap_config.h"
+#include "eap/tls_auth.h"
 #include "eap/tls_framing.h"
 #include "test_pki.h"
 
@@ -187,5 +189,15 @@ class supplicant {
   eap::tls_reassembler from_server_{1 << 20};
   eap::tls_fragmenter to_server_;
 };
+
+// The server side of EAP-TLS as the tests run it: the shared PKI's server, the default
+// identity sources, and the fragment size given.
+inline eap::tls_auth_options tls_options(std::size_t fragment_size = 300) {
+  eap::tls_auth_options o;
+  o.tls = shared_pki().context();
+  o.fragment_size = fragment_size;
+  o.identity_sources = eap::eap_config{}.identity_sources;
+  return o;
+}
 
 }  // namespace npsd::test

@@ -18,7 +18,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct fake_clock {
+struct manual_clock {
   std::chrono::steady_clock::time_point now{};
   std::function<std::chrono::steady_clock::time_point()> fn() {
     return [this] { return now; };
@@ -67,7 +67,7 @@ password_status verify_once(local_directory& dir, const std::string& name,
 // ---- credential_cache --------------------------------------------------------------------
 
 TEST_CASE("credential cache: hit after insert, miss for other inputs, counters") {
-  fake_clock clk;
+  manual_clock clk;
   credential_cache c(credential_cache_options{.clock = clk.fn()});
   CHECK_FALSE(c.lookup("alice", "pw", "$h"));
   c.insert("alice", "pw", "$h");
@@ -82,7 +82,7 @@ TEST_CASE("credential cache: hit after insert, miss for other inputs, counters")
 }
 
 TEST_CASE("credential cache: entries expire after the TTL (stepped clock)") {
-  fake_clock clk;
+  manual_clock clk;
   credential_cache c(credential_cache_options{.ttl = 300s, .clock = clk.fn()});
   c.insert("alice", "pw", "$h");
   clk.now += 299s;
@@ -97,7 +97,7 @@ TEST_CASE("credential cache: entries expire after the TTL (stepped clock)") {
 }
 
 TEST_CASE("credential cache: a hit does not extend the TTL") {
-  fake_clock clk;
+  manual_clock clk;
   credential_cache c(credential_cache_options{.ttl = 10s, .clock = clk.fn()});
   c.insert("a", "p", "$h");
   clk.now += 9s;
@@ -107,7 +107,7 @@ TEST_CASE("credential cache: a hit does not extend the TTL") {
 }
 
 TEST_CASE("credential cache: size is bounded and the oldest entry is evicted") {
-  fake_clock clk;
+  manual_clock clk;
   credential_cache c(credential_cache_options{.max_entries = 3, .clock = clk.fn()});
   for (int i = 0; i < 5; ++i) {
     c.insert("u" + std::to_string(i), "pw", "$h");
@@ -213,7 +213,7 @@ TEST_CASE("verify_password: right password ok, wrong password mismatch, no hash 
 }
 
 TEST_CASE("verify_password caches successes only: second good login is a cache hit") {
-  fake_clock clk;
+  manual_clock clk;
   local_directory dir(make_db(alice_hash()), {}, credential_cache_options{.clock = clk.fn()});
   CHECK(verify_once(dir, "alice", "wrong") == password_status::mismatch);
   CHECK(verify_once(dir, "alice", "wrong") == password_status::mismatch);
@@ -310,7 +310,7 @@ TEST_CASE("verify_password on a real thread completes exactly once") {
 }
 
 TEST_CASE("replace_db: a changed password hash takes effect; old cached success is not used") {
-  fake_clock clk;
+  manual_clock clk;
   local_directory dir(make_db(alice_hash()), {}, credential_cache_options{.clock = clk.fn()});
   CHECK(verify_once(dir, "alice", "alice-pw") == password_status::ok);
   CHECK(verify_once(dir, "alice", "alice-pw") == password_status::ok);

@@ -14,7 +14,7 @@ const char* minimal = R"({
   "directory": { "backend": "local", "users_file": "users.json" }
 })";
 
-std::string error_of(const std::string& text) {
+std::string config_error_of(const std::string& text) {
   const auto c = parse_config(text, "npsd.json", "/etc/npsd", NPSD_DICTIONARY_DIR);
   REQUIRE_FALSE(c.has_value());
   return c.error();
@@ -45,7 +45,7 @@ TEST_CASE("a minimal configuration gets safe defaults") {
 }
 
 TEST_CASE("a number too large for JSON is a clear error, not an exception (found by fuzzing)") {
-  CHECK(error_of(R"({"schema_version": 1e99999})") ==
+  CHECK(config_error_of(R"({"schema_version": 1e99999})") ==
         "npsd.json: not valid JSON (a number out of range)");
 }
 
@@ -54,48 +54,48 @@ TEST_CASE("server.max_queue_wait_ms is read and bounded") {
                               "npsd.json", "/etc/npsd", NPSD_DICTIONARY_DIR);
   REQUIRE(c);
   CHECK((*c)->server.max_queue_wait == std::chrono::milliseconds(750));
-  CHECK(error_of(with(R"("server": {)", R"("server": { "max_queue_wait_ms": 5,)"))
+  CHECK(config_error_of(with(R"("server": {)", R"("server": { "max_queue_wait_ms": 5,)"))
             .find("/server/max_queue_wait_ms") != std::string::npos);
 }
 
 TEST_CASE("errors name the file, the JSON pointer and what was expected") {
-  CHECK(error_of(with(R"("type": "auth")", R"("type": "auth", "prot": 1812)")) ==
+  CHECK(config_error_of(with(R"("type": "auth")", R"("type": "auth", "prot": 1812)")) ==
         "npsd.json: /server/listen/0/prot: unknown key \"prot\" (expected one of \"type\", "
         "\"address\", \"port\")");
-  CHECK(error_of(with(R"("address": "127.0.0.1")", R"("address": "localhost")")) ==
+  CHECK(config_error_of(with(R"("address": "127.0.0.1")", R"("address": "localhost")")) ==
         "npsd.json: /server/listen/0/address: expected a literal IPv4 or IPv6 address");
-  CHECK(error_of(with(R"("type": "auth")", R"("type": "radius")")) ==
+  CHECK(config_error_of(with(R"("type": "auth")", R"("type": "radius")")) ==
         "npsd.json: /server/listen/0/type: expected one of \"auth\", \"acct\", found \"radius\"");
-  CHECK(error_of(with(R"("10.0.0.0/24")", R"("10.0.0.1/24")")) ==
+  CHECK(config_error_of(with(R"("10.0.0.0/24")", R"("10.0.0.1/24")")) ==
         "npsd.json: /clients/0/address: address has bits set beyond the prefix length");
-  CHECK(error_of(with(R"("schema_version": 1)", R"("schema_version": 2)")).find(
+  CHECK(config_error_of(with(R"("schema_version": 1)", R"("schema_version": 2)")).find(
             "/schema_version: this npsd reads schema version 1") != std::string::npos);
-  CHECK(error_of(with(R"("backend": "local")", R"("backend": 7)")) ==
+  CHECK(config_error_of(with(R"("backend": "local")", R"("backend": 7)")) ==
         "npsd.json: /directory/backend: expected a string, found an integer");
-  CHECK(error_of("{ not json").find("npsd.json: not valid JSON") == 0);
-  CHECK(error_of(with(R"("name": "rras1", )", "")) ==
+  CHECK(config_error_of("{ not json").find("npsd.json: not valid JSON") == 0);
+  CHECK(config_error_of(with(R"("name": "rras1", )", "")) ==
         "npsd.json: /clients/0: missing required key \"name\"");
 }
 
 TEST_CASE("a secret never appears in an error") {
-  const auto e = error_of(with(R"("secret": "s3cret")", R"("secret": "s3cret", "secret_file": "x")"));
+  const auto e = config_error_of(with(R"("secret": "s3cret")", R"("secret": "s3cret", "secret_file": "x")"));
   CHECK(e.find("s3cret") == std::string::npos);
   CHECK(e.find("exactly one of") != std::string::npos);
-  const auto e2 = error_of(with(R"("s3cret")", R"("")"));
+  const auto e2 = config_error_of(with(R"("s3cret")", R"("")"));
   CHECK(e2 == "npsd.json: /clients/0/secret: expected a non-empty shared secret");
 }
 
 TEST_CASE("duplicate clients and listeners are refused") {
   auto two = with(R"("secret": "s3cret" })",
                   R"("secret": "s3cret" }, { "name": "RRAS1", "address": "10.1.0.1", "secret": "x" })");
-  CHECK(error_of(two) ==
+  CHECK(config_error_of(two) ==
         "npsd.json: /clients/1/name: another client is already named \"RRAS1\"");
   auto same_addr = with(R"("secret": "s3cret" })",
                         R"("secret": "s3cret" }, { "name": "b", "address": "10.0.0.0/24", "secret": "x" })");
-  CHECK(error_of(same_addr).find("/clients/1/address") != std::string::npos);
+  CHECK(config_error_of(same_addr).find("/clients/1/address") != std::string::npos);
   auto listeners = with(R"({ "type": "auth", "address": "127.0.0.1" })",
                         R"({ "type": "auth", "address": "127.0.0.1" }, { "type": "acct", "address": "127.0.0.1", "port": 1812 })");
-  CHECK(error_of(listeners).find("/server/listen/1: 127.0.0.1 port 1812 is already used") !=
+  CHECK(config_error_of(listeners).find("/server/listen/1: 127.0.0.1 port 1812 is already used") !=
         std::string::npos);
 }
 
@@ -145,19 +145,19 @@ TEST_CASE("security settings: defaults, values, and errors naming the field") {
   CHECK_FALSE((*legacy)->clients[0].limit_proxy_state);
 
   const std::string listen = R"("type": "auth", "address": "127.0.0.1" } ])";
-  CHECK(error_of(with(R"("secret": "s3cret")", R"("secret": "s3cret", "limit_proxy_state": "yes")")) ==
+  CHECK(config_error_of(with(R"("secret": "s3cret")", R"("secret": "s3cret", "limit_proxy_state": "yes")")) ==
         "npsd.json: /clients/0/limit_proxy_state: expected true or false, found a string");
-  CHECK(error_of(with(listen, listen + R"(, "file_permissions": "ignore")")) ==
+  CHECK(config_error_of(with(listen, listen + R"(, "file_permissions": "ignore")")) ==
         "npsd.json: /server/file_permissions: expected one of \"warn\", \"refuse\", found "
         "\"ignore\"");
-  CHECK(error_of(with(listen, listen + R"(, "group": "nogroup")")) ==
+  CHECK(config_error_of(with(listen, listen + R"(, "group": "nogroup")")) ==
         "npsd.json: /server/group: \"group\" needs \"user\" (the account npsd switches to)");
-  CHECK(error_of(with(listen, listen + R"(, "user": "root")")).find("/server/user: npsd switches "
+  CHECK(config_error_of(with(listen, listen + R"(, "user": "root")")).find("/server/user: npsd switches "
                                                                    "to an unprivileged user") !=
         std::string::npos);
-  CHECK(error_of(with(listen, listen + R"(, "user": "no body")")).find(
+  CHECK(config_error_of(with(listen, listen + R"(, "user": "no body")")).find(
             "npsd.json: /server/user: expected a user name") == 0);
-  CHECK(error_of(with(listen, listen + R"(, "user": "")")).find("npsd.json: /server/user:") == 0);
+  CHECK(config_error_of(with(listen, listen + R"(, "user": "")")).find("npsd.json: /server/user:") == 0);
 }
 
 TEST_CASE("secret_files lists the configuration and every file holding a secret, with its field") {

@@ -12,6 +12,7 @@
 #include "policy/config.h"
 #include "radius/dictionary.h"
 #include "radius/value.h"
+#include "time_helpers.h"
 
 using namespace npsd::policy;
 namespace radius = npsd::radius;
@@ -20,6 +21,9 @@ using npsd::ldap::dial_in;
 using npsd::ldap::group;
 // POSIX access() hides the enum's plain name once everything is in scope.
 using permit = npsd::policy::access;
+
+using npsd::test::weekdays;
+using npsd::test::zone;
 
 namespace {
 
@@ -68,13 +72,6 @@ const clock_time wednesday_noon_paris = at(2024y / June / 5, 10h);
 // Saturday 8 June 2024, 21:10 UTC = 23:10 in Paris.
 const clock_time saturday_night_paris = at(2024y / June / 8, 21h + 10min);
 
-time_zone zone(const std::string& name) {
-  auto z = time_zone::load(name);
-  REQUIRE_MESSAGE(z.has_value(), name);
-  return *z;
-}
-
-constexpr std::uint8_t weekdays = 0b0111110;  // Mon..Fri
 constexpr std::uint8_t friday = 1u << 5;
 
 day_time office_hours_paris() {

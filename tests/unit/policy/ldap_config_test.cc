@@ -54,12 +54,12 @@ std::string config_with(const std::string& ldap) {
 const std::string base = R"("servers": ["ldaps://dc1.corp.example.com", "ldap://dc2.corp.example.com:389"],
   "ca_file": "ca.pem", "base_dn": "DC=corp,DC=example,DC=com", "profile": "active-directory")";
 
-npsd::expected<std::shared_ptr<const config>, std::string> parse(const std::string& text) {
+npsd::expected<std::shared_ptr<const config>, std::string> parse_ldap(const std::string& text) {
   return parse_config(text, "npsd.json", fixture().dir, NPSD_DICTIONARY_DIR);
 }
 
-std::string error_of(const std::string& ldap) {
-  const auto c = parse(config_with(ldap));
+std::string ldap_error_of(const std::string& ldap) {
+  const auto c = parse_ldap(config_with(ldap));
   REQUIRE_FALSE(c.has_value());
   return c.error();
 }
@@ -72,7 +72,7 @@ const ldap::ldap_config& ldap_of(const std::shared_ptr<const config>& c) {
 }  // namespace
 
 TEST_CASE("an ldap directory gets the profile's filters, attributes and rules at parse time") {
-  const auto c = parse(config_with(base));
+  const auto c = parse_ldap(config_with(base));
   REQUIRE_MESSAGE(c, (c ? "" : c.error()));
   const auto& l = ldap_of(*c);
   REQUIRE(l.servers.size() == 2);
@@ -106,7 +106,7 @@ TEST_CASE("an ldap directory gets the profile's filters, attributes and rules at
 }
 
 TEST_CASE("the openldap profile and every override") {
-  const auto c = parse(config_with(R"~(
+  const auto c = parse_ldap(config_with(R"~(
     "servers": ["ldap://ldap1:389"], "start_tls": false, "allow_insecure": true,
     "verify_certificate": false,
     "bind_dn": "cn=npsd,ou=Services,dc=example,dc=org", "bind_password_file": "svc.pw",
@@ -141,7 +141,7 @@ TEST_CASE("the openldap profile and every override") {
   CHECK(l.disabled.value == "TRUE");
   CHECK(l.locked_out.kind == ldap::state_rule::test::present);
 
-  const auto o = parse(config_with(R"("servers": ["ldaps://ldap1"], "ca_file": "ca.pem",
+  const auto o = parse_ldap(config_with(R"("servers": ["ldaps://ldap1"], "ca_file": "ca.pem",
     "base_dn": "dc=example,dc=org", "profile": "openldap")"));
   REQUIRE(o);
   CHECK(ldap_of(*o).attributes.name == "uid");
@@ -153,23 +153,23 @@ TEST_CASE("the back end decides which of users_file and ldap is required") {
   const std::string local_with_ldap = R"({"schema_version": 1,
     "server": { "listen": [ { "type": "auth", "address": "127.0.0.1" } ] }, "clients": [],
     "directory": { "backend": "local", "users_file": "u.json", "ldap": {} } })";
-  auto c = parse(local_with_ldap);
+  auto c = parse_ldap(local_with_ldap);
   REQUIRE_FALSE(c);
   CHECK(c.error() == "npsd.json: /directory/ldap: \"ldap\" settings need \"backend\": \"ldap\"");
   const std::string ldap_without = R"({"schema_version": 1,
     "server": { "listen": [ { "type": "auth", "address": "127.0.0.1" } ] }, "clients": [],
     "directory": { "backend": "ldap" } })";
-  c = parse(ldap_without);
+  c = parse_ldap(ldap_without);
   REQUIRE_FALSE(c);
   CHECK(c.error() == "npsd.json: /directory: missing required key \"ldap\"");
   const std::string ldap_with_file = R"({"schema_version": 1,
     "server": { "listen": [ { "type": "auth", "address": "127.0.0.1" } ] }, "clients": [],
     "directory": { "backend": "ldap", "users_file": "u.json", "ldap": {} } })";
-  c = parse(ldap_with_file);
+  c = parse_ldap(ldap_with_file);
   REQUIRE_FALSE(c);
   CHECK(c.error().find("/directory/users_file: the ldap back end reads no user file") !=
         std::string::npos);
-  c = parse(R"({"schema_version": 1,
+  c = parse_ldap(R"({"schema_version": 1,
     "server": { "listen": [ { "type": "auth", "address": "127.0.0.1" } ] }, "clients": [],
     "directory": { "backend": "nis" } })");
   REQUIRE_FALSE(c);
@@ -178,89 +178,89 @@ TEST_CASE("the back end decides which of users_file and ldap is required") {
 }
 
 TEST_CASE("server URLs must be ldap:// or ldaps:// with a host") {
-  CHECK(error_of(R"("servers": [], "base_dn": "dc=x", "profile": "openldap")") ==
+  CHECK(ldap_error_of(R"("servers": [], "base_dn": "dc=x", "profile": "openldap")") ==
         "npsd.json: /directory/ldap/servers: expected at least one server URL");
-  CHECK(error_of(R"("servers": ["ldaps://dc1", "http://dc2"], "ca_file": "ca.pem", "base_dn": "dc=x", "profile": "openldap")") ==
+  CHECK(ldap_error_of(R"("servers": ["ldaps://dc1", "http://dc2"], "ca_file": "ca.pem", "base_dn": "dc=x", "profile": "openldap")") ==
         "npsd.json: /directory/ldap/servers/1: expected an ldap:// or ldaps:// URL with a host");
-  CHECK(error_of(R"("servers": ["ldaps://"], "base_dn": "dc=x", "profile": "openldap")")
+  CHECK(ldap_error_of(R"("servers": ["ldaps://"], "base_dn": "dc=x", "profile": "openldap")")
             .find("/directory/ldap/servers/0: ") != std::string::npos);
-  CHECK(error_of(R"("servers": ["ldaps://dc1", "LDAPS://DC1:636"], "ca_file": "ca.pem", "base_dn": "dc=x", "profile": "openldap")") ==
+  CHECK(ldap_error_of(R"("servers": ["ldaps://dc1", "LDAPS://DC1:636"], "ca_file": "ca.pem", "base_dn": "dc=x", "profile": "openldap")") ==
         "npsd.json: /directory/ldap/servers/1: this server is already listed");
 }
 
 TEST_CASE("TLS needs a readable CA file; plain ldap:// needs allow_insecure") {
-  CHECK(error_of(R"("servers": ["ldaps://dc1"], "base_dn": "dc=x", "profile": "openldap")")
+  CHECK(ldap_error_of(R"("servers": ["ldaps://dc1"], "base_dn": "dc=x", "profile": "openldap")")
             .find("npsd.json: /directory/ldap: missing required key \"ca_file\"") == 0);
-  CHECK(error_of(R"("servers": ["ldap://dc1"], "base_dn": "dc=x", "profile": "openldap")")
+  CHECK(ldap_error_of(R"("servers": ["ldap://dc1"], "base_dn": "dc=x", "profile": "openldap")")
             .find("missing required key \"ca_file\"") != std::string::npos);  // StartTLS
-  CHECK(error_of(R"("servers": ["ldaps://dc1"], "ca_file": "missing.pem", "base_dn": "dc=x", "profile": "openldap")")
+  CHECK(ldap_error_of(R"("servers": ["ldaps://dc1"], "ca_file": "missing.pem", "base_dn": "dc=x", "profile": "openldap")")
             .find("/directory/ldap/ca_file: cannot read the CA file") != std::string::npos);
-  CHECK(error_of(R"("servers": ["ldaps://dc1"], "ca_file": "not-a-ca.pem", "base_dn": "dc=x", "profile": "openldap")")
+  CHECK(ldap_error_of(R"("servers": ["ldaps://dc1"], "ca_file": "not-a-ca.pem", "base_dn": "dc=x", "profile": "openldap")")
             .find("/directory/ldap/ca_file: ") != std::string::npos);
-  CHECK(error_of(R"("servers": ["ldap://dc1"], "start_tls": false, "base_dn": "dc=x", "profile": "openldap")")
+  CHECK(ldap_error_of(R"("servers": ["ldap://dc1"], "start_tls": false, "base_dn": "dc=x", "profile": "openldap")")
             .find("npsd.json: /directory/ldap/start_tls: ldap://dc1 without StartTLS would send "
                   "passwords in clear text") == 0);
   // ldaps:// servers only: start_tls false changes nothing.
-  CHECK(parse(config_with(R"("servers": ["ldaps://dc1"], "start_tls": false, "ca_file": "ca.pem", "base_dn": "dc=x", "profile": "openldap")")));
+  CHECK(parse_ldap(config_with(R"("servers": ["ldaps://dc1"], "start_tls": false, "ca_file": "ca.pem", "base_dn": "dc=x", "profile": "openldap")")));
 }
 
 TEST_CASE("bind credentials: at most one password source, and only with bind_dn") {
   const std::string where = R"("servers": ["ldaps://dc1"], "ca_file": "ca.pem", "base_dn": "dc=x", "profile": "openldap", )";
-  auto e = error_of(where + R"("bind_dn": "cn=svc,dc=x", "bind_password": "Inline-Secret", "bind_password_file": "svc.pw")");
+  auto e = ldap_error_of(where + R"("bind_dn": "cn=svc,dc=x", "bind_password": "Inline-Secret", "bind_password_file": "svc.pw")");
   CHECK(e.find("/directory/ldap: expected at most one of \"bind_password\" and \"bind_password_file\"") != std::string::npos);
   CHECK(e.find("Inline-Secret") == std::string::npos);
-  e = error_of(where + R"("bind_dn": "cn=svc,dc=x")");
+  e = ldap_error_of(where + R"("bind_dn": "cn=svc,dc=x")");
   CHECK(e.find("\"bind_dn\" needs \"bind_password\" or \"bind_password_file\"") != std::string::npos);
-  e = error_of(where + R"("bind_password": "Inline-Secret")");
+  e = ldap_error_of(where + R"("bind_password": "Inline-Secret")");
   CHECK(e == "npsd.json: /directory/ldap/bind_password: a bind password needs \"bind_dn\"");
-  e = error_of(where + R"("bind_dn": "cn=svc,dc=x", "bind_password": "")");
+  e = ldap_error_of(where + R"("bind_dn": "cn=svc,dc=x", "bind_password": "")");
   CHECK(e == "npsd.json: /directory/ldap/bind_password: expected a non-empty password");
-  e = error_of(where + R"("bind_dn": "cn=svc,dc=x", "bind_password": 7)");
+  e = ldap_error_of(where + R"("bind_dn": "cn=svc,dc=x", "bind_password": 7)");
   CHECK(e == "npsd.json: /directory/ldap/bind_password: expected a string");
-  e = error_of(where + R"("bind_dn": "cn=svc,dc=x", "bind_password_file": "empty.pw")");
+  e = ldap_error_of(where + R"("bind_dn": "cn=svc,dc=x", "bind_password_file": "empty.pw")");
   CHECK(e.find("/directory/ldap/bind_password_file: the password file") != std::string::npos);
-  e = error_of(where + R"("bind_dn": "not a dn", "bind_password": "Inline-Secret")");
+  e = ldap_error_of(where + R"("bind_dn": "not a dn", "bind_password": "Inline-Secret")");
   CHECK(e.find("/directory/ldap/bind_dn: is not a valid distinguished name") != std::string::npos);
   CHECK(e.find("Inline-Secret") == std::string::npos);
-  const auto ok = parse(config_with(where + R"("bind_dn": "cn=svc,dc=x", "bind_password": "Inline-Secret")"));
+  const auto ok = parse_ldap(config_with(where + R"("bind_dn": "cn=svc,dc=x", "bind_password": "Inline-Secret")"));
   REQUIRE(ok);
   CHECK(ldap_of(*ok).bind_password == "Inline-Secret");
 }
 
 TEST_CASE("filters, attributes, rules and limits are checked where they are") {
   const std::string where = R"("servers": ["ldaps://dc1"], "ca_file": "ca.pem", "base_dn": "dc=x", )";
-  CHECK(error_of(where + R"("profile": "samba")") ==
+  CHECK(ldap_error_of(where + R"("profile": "samba")") ==
         "npsd.json: /directory/ldap/profile: expected one of \"active-directory\", \"openldap\", found \"samba\"");
-  CHECK(error_of(R"("servers": ["ldaps://dc1"], "ca_file": "ca.pem", "base_dn": "dc=x")") ==
+  CHECK(ldap_error_of(R"("servers": ["ldaps://dc1"], "ca_file": "ca.pem", "base_dn": "dc=x")") ==
         "npsd.json: /directory/ldap: missing required key \"profile\"");
-  CHECK(error_of(where + R"~("profile": "openldap", "user_filter": "(&(uid={name})")~") ==
+  CHECK(ldap_error_of(where + R"~("profile": "openldap", "user_filter": "(&(uid={name})")~") ==
         "npsd.json: /directory/ldap/user_filter: the filter has unbalanced parentheses");
-  CHECK(error_of(where + R"~("profile": "openldap", "machine_filter": "(cn={host})")~")
+  CHECK(ldap_error_of(where + R"~("profile": "openldap", "machine_filter": "(cn={host})")~")
             .find("/directory/ldap/machine_filter: the filter unknown placeholder {host}") !=
         std::string::npos);
-  CHECK(error_of(where + R"("profile": "openldap", "attributes": { "name": "u id" })") ==
+  CHECK(ldap_error_of(where + R"("profile": "openldap", "attributes": { "name": "u id" })") ==
         "npsd.json: /directory/ldap/attributes/name: expected an LDAP attribute name");
-  CHECK(error_of(where + R"("profile": "openldap", "attributes": { "member": "member" })")
+  CHECK(ldap_error_of(where + R"("profile": "openldap", "attributes": { "member": "member" })")
             .find("/directory/ldap/attributes/member: unknown key") != std::string::npos);
-  CHECK(error_of(where + R"("profile": "openldap", "nested_groups": "tokenGroups")")
+  CHECK(ldap_error_of(where + R"("profile": "openldap", "nested_groups": "tokenGroups")")
             .find("/directory/ldap/nested_groups: expected one of \"in_chain\", \"member_of\", \"none\"") !=
         std::string::npos);
-  CHECK(error_of(where + R"("profile": "openldap", "disabled": { "attribute": "x", "bitmask": 2, "value": "y" })") ==
+  CHECK(ldap_error_of(where + R"("profile": "openldap", "disabled": { "attribute": "x", "bitmask": 2, "value": "y" })") ==
         "npsd.json: /directory/ldap/disabled: expected exactly one of \"bitmask\", \"value\", "
         "\"nonzero\": true, \"present\": true");
-  CHECK(error_of(where + R"("profile": "openldap", "locked_out": { "attribute": "x", "present": false })") ==
+  CHECK(ldap_error_of(where + R"("profile": "openldap", "locked_out": { "attribute": "x", "present": false })") ==
         "npsd.json: /directory/ldap/locked_out/present: expected true (leave the key out otherwise)");
-  CHECK(error_of(where + R"("profile": "openldap", "disabled": { "bitmask": 2 })") ==
+  CHECK(ldap_error_of(where + R"("profile": "openldap", "disabled": { "bitmask": 2 })") ==
         "npsd.json: /directory/ldap/disabled: missing required key \"attribute\"");
-  CHECK(error_of(where + R"("profile": "openldap", "pool_size": 0)") ==
+  CHECK(ldap_error_of(where + R"("profile": "openldap", "pool_size": 0)") ==
         "npsd.json: /directory/ldap/pool_size: expected an integer from 1 to 64, found 0");
-  CHECK(error_of(where + R"("profile": "openldap", "timeout_ms": 5)")
+  CHECK(ldap_error_of(where + R"("profile": "openldap", "timeout_ms": 5)")
             .find("/directory/ldap/timeout_ms: expected an integer from 100") != std::string::npos);
-  CHECK(error_of(where + R"("profile": "openldap", "cache": { "ttl": 5 })")
+  CHECK(ldap_error_of(where + R"("profile": "openldap", "cache": { "ttl": 5 })")
             .find("/directory/ldap/cache/ttl: unknown key") != std::string::npos);
-  CHECK(error_of(where + R"("profile": "openldap", "base": "dc=x")")
+  CHECK(ldap_error_of(where + R"("profile": "openldap", "base": "dc=x")")
             .find("/directory/ldap/base: unknown key \"base\"") != std::string::npos);
-  CHECK(error_of(R"("servers": ["ldaps://dc1"], "ca_file": "ca.pem", "base_dn": "dc=x", "group_base_dn": "groups", "profile": "openldap")")
+  CHECK(ldap_error_of(R"("servers": ["ldaps://dc1"], "ca_file": "ca.pem", "base_dn": "dc=x", "group_base_dn": "groups", "profile": "openldap")")
             .find("/directory/ldap/group_base_dn: is not a valid distinguished name") !=
         std::string::npos);
 }

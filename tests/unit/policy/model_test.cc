@@ -5,8 +5,12 @@
 #include <chrono>
 #include <string>
 
+#include "time_helpers.h"
 using namespace npsd::policy;
 using namespace std::chrono;
+using npsd::test::utc;
+using npsd::test::weekdays;
+using npsd::test::zone;
 
 namespace {
 
@@ -14,18 +18,7 @@ regex_match re(const std::string& pattern) {
   return {pattern, boost::regex(pattern, boost::regex::perl | boost::regex::icase)};
 }
 
-system_clock::time_point utc(int y, unsigned mo, unsigned d, int h, int mi) {
-  return sys_days(year(y) / month(mo) / day(d)) + hours(h) + minutes(mi);
-}
-
-time_zone zone(const std::string& name) {
-  auto z = time_zone::load(name);
-  REQUIRE_MESSAGE(z, z.error());
-  return *z;
-}
-
 constexpr std::uint8_t sun = 1, mon = 2, tue = 4, wed = 8, thu = 16, fri = 32, sat = 64;
-constexpr std::uint8_t weekdays = mon | tue | wed | thu | fri;
 
 }  // namespace
 

@@ -10,9 +10,12 @@
 
 #include "policy/config.h"
 #include "radius/value.h"
+#include "time_helpers.h"
 
 using namespace npsd::policy;
 using namespace std::chrono;
+
+using npsd::test::utc;
 
 namespace {
 
@@ -48,13 +51,13 @@ std::string crp(const std::string& keys) {
               (keys.empty() ? "" : ", " + keys) + " } ]");
 }
 
-std::shared_ptr<const config> parse(const std::string& text) {
+std::shared_ptr<const config> parse_policy(const std::string& text) {
   auto c = parse_config(text, "npsd.json", "/etc/npsd", NPSD_DICTIONARY_DIR);
   REQUIRE_MESSAGE(c, (c ? std::string() : c.error()));
   return *c;
 }
 
-std::string error_of(const std::string& text) {
+std::string policy_error_of(const std::string& text) {
   const auto c = parse_config(text, "npsd.json", "/etc/npsd", NPSD_DICTIONARY_DIR);
   REQUIRE_FALSE(c.has_value());
   return c.error();
@@ -70,10 +73,6 @@ struct error_case {
   std::string error;  // the whole message after "npsd.json: ", or a part of it (contains = true)
   bool contains = false;
 };
-
-system_clock::time_point utc(int y, unsigned mo, unsigned d, int h, int mi) {
-  return sys_days(year(y) / month(mo) / day(d)) + hours(h) + minutes(mi);
-}
 
 }  // namespace
 
@@ -547,13 +546,13 @@ TEST_CASE("every policy validation rule fails on the offending field, saying wha
         "CHAP-Password", "MS-MPPE-Send-Key", "MS-MPPE-Recv-Key"}) {
     CAPTURE(owned);
     const auto e =
-        error_of(np_reply(std::string(R"({ "name": ")") + owned + R"(", "value": "0x00" })"));
+        policy_error_of(np_reply(std::string(R"({ "name": ")") + owned + R"(", "value": "0x00" })"));
     CHECK(e == "npsd.json: /network_policies/0/settings/attributes/0/name: " + std::string(owned) +
                    " cannot be set by a policy: npsd computes it for each reply" + in_a);
   }
   for (const auto& c : cases) {
     CAPTURE(c.config);
-    const auto e = error_of(c.config);
+    const auto e = policy_error_of(c.config);
     if (c.contains) {
       CHECK_MESSAGE(e.find(c.error) != std::string::npos, e);
     } else {
@@ -563,7 +562,7 @@ TEST_CASE("every policy validation rule fails on the offending field, saying wha
 }
 
 TEST_CASE("absent connection_request_policies: the one NPS ships; empty: none at all") {
-  const auto absent = parse(root(""));
+  const auto absent = parse_policy(root(""));
   REQUIRE(absent->pol.crps.size() == 1);
   const auto& d = absent->pol.crps[0];
   CHECK(d.name == "Use Windows authentication for all users");
@@ -576,13 +575,13 @@ TEST_CASE("absent connection_request_policies: the one NPS ships; empty: none at
   CHECK(absent->pol.nps.empty());
   CHECK(absent->pol.zone.name() == "UTC");
 
-  const auto empty = parse(root(R"("connection_request_policies": [], "network_policies": [])"));
+  const auto empty = parse_policy(root(R"("connection_request_policies": [], "network_policies": [])"));
   CHECK(empty->pol.crps.empty());
   CHECK(empty->pol.nps.empty());
 }
 
 TEST_CASE("policies come sorted by processing order; a missing order is the array position") {
-  const auto c = parse(root(R"(
+  const auto c = parse_policy(root(R"(
     "connection_request_policies": [
       { "name": "second", "order": 20 },
       { "name": "first", "order": 2 },
@@ -609,7 +608,7 @@ TEST_CASE("policies come sorted by processing order; a missing order is the arra
 }
 
 TEST_CASE("a network policy's defaults") {
-  const auto c = parse(np(R"("description": "for people")"));
+  const auto c = parse_policy(np(R"("description": "for people")"));
   REQUIRE(c->pol.nps.size() == 1);
   const auto& p = c->pol.nps[0];
   CHECK(p.name == "A");
@@ -628,7 +627,7 @@ TEST_CASE("a network policy's defaults") {
 }
 
 TEST_CASE("conditions are parsed into their model form") {
-  const auto c = parse(np(R"("ignore_dial_in": true, "conditions": {
+  const auto c = parse_policy(np(R"("ignore_dial_in": true, "conditions": {
       "windows_groups": [ "VPN Users", "CN=VPN Admins,OU=Groups,DC=example,DC=com" ],
       "user_groups": [ "CN=Smith\\, John,OU=People,DC=example,DC=com" ],
       "machine_groups": [ "Domain Computers" ],
@@ -697,7 +696,7 @@ TEST_CASE("conditions are parsed into their model form") {
 }
 
 TEST_CASE("day-and-time windows: days, ranges, defaults, zones") {
-  const auto c = parse(root(R"("time_zone": "Europe/Paris", "network_policies": [
+  const auto c = parse_policy(root(R"("time_zone": "Europe/Paris", "network_policies": [
     { "name": "A", "access": "grant", "conditions": { "day_and_time": [
         { "days": [ "Mon-Fri" ], "from": "08:00", "to": "18:30" },
         { "days": [ "saturday", "Sun" ], "from": "9:15" },
@@ -736,7 +735,7 @@ TEST_CASE("day-and-time windows: days, ranges, defaults, zones") {
 }
 
 TEST_CASE("constraints are parsed") {
-  const auto c = parse(np_constraints(R"(
+  const auto c = parse_policy(np_constraints(R"(
       "authentication_methods": [ "peap-mschapv2", "EAP-TLS" ],
       "idle_timeout": 900, "session_timeout": 28800,
       "called_station_id": ":corp$", "calling_station_id": "^00",
@@ -753,7 +752,7 @@ TEST_CASE("constraints are parsed") {
 }
 
 TEST_CASE("reply attributes: VLAN assignment with tags, a vendor attribute, Tunnel-Password") {
-  const auto c = parse(np(R"(
+  const auto c = parse_policy(np(R"(
     "constraints": { "idle_timeout": 600 },
     "settings": { "attributes": [
       { "name": "Tunnel-Type", "value": "VLAN", "tag": 1 },
@@ -788,7 +787,7 @@ TEST_CASE("reply attributes: VLAN assignment with tags, a vendor attribute, Tunn
 }
 
 TEST_CASE("connection request policies: actions and manipulations") {
-  const auto c = parse(root(R"("connection_request_policies": [
+  const auto c = parse_policy(root(R"("connection_request_policies": [
     { "name": "guests", "order": 1, "action": "accept_without_credentials",
       "conditions": { "authentication_type": [ "PAP", "unauthenticated" ],
                       "called_station_id": ":guest$" } },
@@ -818,7 +817,7 @@ TEST_CASE("connection request policies: actions and manipulations") {
 }
 
 TEST_CASE("a CRP and a network policy may share a name; orders are per kind") {
-  const auto c = parse(root(R"(
+  const auto c = parse_policy(root(R"(
     "connection_request_policies": [ { "name": "VPN", "order": 1 } ],
     "network_policies": [ { "name": "VPN", "order": 1, "access": "grant" } ])"));
   CHECK(c->pol.crps.at(0).name == "VPN");
@@ -839,7 +838,7 @@ TEST_CASE("a condition cannot match a secret attribute (its hidden value would r
   for (const auto& secret : {"User-Password", "Tunnel-Password", "MS-MPPE-Send-Key"}) {
     CAPTURE(secret);
     for (const auto& how : {R"("match": "x")", R"("values": [ "x" ])"}) {
-      const auto e = error_of(np_conditions(std::string(R"("attributes": [ { "name": ")") +
+      const auto e = policy_error_of(np_conditions(std::string(R"("attributes": [ { "name": ")") +
                                             secret + "\", " + how + " } ]"));
       CHECK(e == "npsd.json: /network_policies/0/conditions/attributes/0/name: " +
                      std::string(secret) + " cannot be matched: its value is secret" + in_a);

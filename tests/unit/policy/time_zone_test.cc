@@ -14,22 +14,16 @@
 #include <utility>
 #include <vector>
 
+#include "time_helpers.h"
 using namespace npsd::policy;
 using namespace std::chrono;
 
+using npsd::test::utc;
+using npsd::test::zone;
+
 namespace {
 
-system_clock::time_point utc(int y, unsigned mo, unsigned d, int h, int mi) {
-  return sys_days(year(y) / month(mo) / day(d)) + hours(h) + minutes(mi);
-}
-
-time_zone zone(const std::string& name, const std::filesystem::path& dir = "/usr/share/zoneinfo") {
-  auto z = time_zone::load(name, dir);
-  REQUIRE_MESSAGE(z, z.error());
-  return *z;
-}
-
-std::string error_of(const std::string& name,
+std::string zone_error_of(const std::string& name,
                      const std::filesystem::path& dir = "/usr/share/zoneinfo") {
   const auto z = time_zone::load(name, dir);
   REQUIRE_FALSE(z);
@@ -167,7 +161,7 @@ TEST_CASE("America/New_York is UTC-5 in winter and UTC-4 in summer") {
 TEST_CASE("an IANA name with digits is a file, not a POSIX string") {
   // POSIX-style signs in the file's name: Etc/GMT+5 is five hours behind UTC.
   CHECK(at(zone("Etc/GMT+5"), utc(2024, 7, 4, 12, 0)) == "Thu 07:00");
-  CHECK(error_of("Etc/GMT+55") ==
+  CHECK(zone_error_of("Etc/GMT+55") ==
         "unknown time zone \"Etc/GMT+55\": no such file in /usr/share/zoneinfo");
 }
 
@@ -189,11 +183,11 @@ TEST_CASE("a POSIX TZ string is a zone of its own") {
 }
 
 TEST_CASE("bad POSIX TZ strings are refused with the reason") {
-  CHECK(error_of("CET-1CEST,M13.5.0,M10.5.0/3").find("invalid POSIX time zone") == 0);
-  CHECK(error_of("CET-1CEST,M3.5.0").find("expected ',' before the end rule") != std::string::npos);
-  CHECK(error_of("X5").find("expected a zone abbreviation") != std::string::npos);
-  CHECK(error_of("CET99").find("expected a UTC offset") != std::string::npos);
-  CHECK(error_of("CET-1CEST,M3.5.0,M10.5.0/3junk").find("unexpected text") != std::string::npos);
+  CHECK(zone_error_of("CET-1CEST,M13.5.0,M10.5.0/3").find("invalid POSIX time zone") == 0);
+  CHECK(zone_error_of("CET-1CEST,M3.5.0").find("expected ',' before the end rule") != std::string::npos);
+  CHECK(zone_error_of("X5").find("expected a zone abbreviation") != std::string::npos);
+  CHECK(zone_error_of("CET99").find("expected a UTC offset") != std::string::npos);
+  CHECK(zone_error_of("CET-1CEST,M3.5.0,M10.5.0/3junk").find("unexpected text") != std::string::npos);
 }
 
 TEST_CASE("zones whose rules Boost's posix_time_zone cannot read agree with the C library") {
@@ -233,40 +227,40 @@ TEST_CASE("zones whose rules Boost's posix_time_zone cannot read agree with the 
 }
 
 TEST_CASE("bad zone names are refused, saying what is wrong") {
-  CHECK(error_of("Mars/Base") ==
+  CHECK(zone_error_of("Mars/Base") ==
         "unknown time zone \"Mars/Base\": no such file in /usr/share/zoneinfo");
-  CHECK(error_of("../../etc/passwd").find("invalid time zone name \"../../etc/passwd\"") == 0);
-  CHECK(error_of("/etc/localtime").find("invalid time zone name") == 0);
-  CHECK(error_of("Europe/Paris;ls").find("invalid time zone name") == 0);
-  CHECK(error_of("Europe/Pa ris").find("invalid time zone name") == 0);
-  CHECK(error_of("Europe") ==
+  CHECK(zone_error_of("../../etc/passwd").find("invalid time zone name \"../../etc/passwd\"") == 0);
+  CHECK(zone_error_of("/etc/localtime").find("invalid time zone name") == 0);
+  CHECK(zone_error_of("Europe/Paris;ls").find("invalid time zone name") == 0);
+  CHECK(zone_error_of("Europe/Pa ris").find("invalid time zone name") == 0);
+  CHECK(zone_error_of("Europe") ==
         "unknown time zone \"Europe\": /usr/share/zoneinfo/Europe is not a time zone file");
-  CHECK(error_of("") == "empty time zone name");
+  CHECK(zone_error_of("") == "empty time zone name");
 }
 
 TEST_CASE("zoneinfo files: TZif version 2 or later, read strictly") {
   const zoneinfo_dir dir;
   const auto dirs = dir.path.string();
   dir.write("Test/Text", "hello, world\n");
-  CHECK(error_of("Test/Text", dir.path) ==
+  CHECK(zone_error_of("Test/Text", dir.path) ==
         "time zone \"Test/Text\": " + dirs + "/Test/Text: not a TZif file");
   tzif_spec v1;
   v1.version = '\0';
   dir.write("Test/V1", tzif(v1));
-  CHECK(error_of("Test/V1", dir.path).find("TZif version 1 file (version 2 or later is needed)") !=
+  CHECK(zone_error_of("Test/V1", dir.path).find("TZif version 1 file (version 2 or later is needed)") !=
         std::string::npos);
   auto truncated = tzif(with_footer("UTC0"));
   truncated.resize(60);
   dir.write("Test/Short", truncated);
-  CHECK(error_of("Test/Short", dir.path).find("truncated") != std::string::npos);
+  CHECK(zone_error_of("Test/Short", dir.path).find("truncated") != std::string::npos);
   dir.write("Test/BadRule", tzif(with_footer("CET-1CEST,M3.5.0")));
-  CHECK(error_of("Test/BadRule", dir.path)
+  CHECK(zone_error_of("Test/BadRule", dir.path)
             .find("its footer rule \"CET-1CEST,M3.5.0\" is not a POSIX TZ string") !=
         std::string::npos);
   auto bad_type = with_footer("");
   bad_type.transitions = {{0, 3}};
   dir.write("Test/BadType", tzif(bad_type));
-  CHECK(error_of("Test/BadType", dir.path).find("bad time type") != std::string::npos);
+  CHECK(zone_error_of("Test/BadType", dir.path).find("bad time type") != std::string::npos);
 }
 
 TEST_CASE("a zoneinfo file without a rule keeps the offset of its last transition") {

@@ -8,8 +8,12 @@
 #include <string>
 #include <utility>
 
+#include "hex.h"
+
 using namespace npsd::radius;
 namespace fs = std::filesystem;
+
+using npsd::test::contains;
 
 namespace {
 
@@ -38,10 +42,6 @@ dictionary_error parse_error(std::string_view text) {
   auto d = dictionary::parse(text, "test.dict");
   REQUIRE_FALSE(d);
   return d.error();
-}
-
-bool contains(std::string_view haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string_view::npos;
 }
 
 // A scratch directory for include tests, removed afterwards.

@@ -8,12 +8,9 @@
 
 using namespace npsd::radius;
 using npsd::test::hex;
+using npsd::test::rfc2865_7_1_request;
 
 namespace {
-// RFC 2865 section 7.1: Access-Request for "nemo" and its Access-Accept.
-const bytes rfc2865_7_1_request = hex(
-    "01 00 00 38 0f 40 3f 94 73 97 80 57 bd 83 d5 cb 98 f4 22 7a 01 06 6e 65 6d 6f 02 12 0d be"
-    "70 8d 93 d4 13 ce 31 96 e4 3f 78 2a 0a ee 04 06 c0 a8 01 10 05 06 00 00 00 03");
 
 bytes with_attribute(std::uint8_t type, std::size_t value_len) {
   packet p;

@@ -8,6 +8,7 @@
 #include "hex.h"
 
 using namespace npsd::radius;
+using npsd::test::contains;
 using npsd::test::hex;
 
 namespace {
@@ -62,10 +63,6 @@ std::string rejected(std::string_view name, std::string_view text) {
   const auto parsed = parse_value(def(name), text);
   REQUIRE_FALSE(parsed);
   return parsed.error();
-}
-
-bool contains(std::string_view haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string_view::npos;
 }
 
 bytes cat(bytes a, const bytes& b) {
