@@ -163,7 +163,9 @@ TEST_CASE("LDAP faults: two servers; the first down, the second answers; then fa
     CHECK(npsd.auth("alice", "wrong").code == "Access-Reject");
     for (const auto& s : answering_servers(npsd)) CHECK(s == second.ldaps_url());
     // npsctl asks the same way
-    const auto [rc, j] = npsd.ctl_json("directory test alice");
+    const auto answer = npsd.ctl_json("directory test alice");
+    const int rc = answer.first;
+    const nlohmann::json& j = answer.second;
     REQUIRE_MESSAGE(rc == 0, j.dump(2));
     CHECK(j.at("server") == second.ldaps_url());
   }

@@ -308,7 +308,9 @@ TEST_CASE("no secret, password, hash, private key or MSK appears in npsd's outpu
   for (std::string line; std::getline(key, line);)
     if (line.size() >= 40 && line.find("-----") == std::string::npos)
       markers.emplace_back("private key", line);
-  for (const auto& [what, marker] : markers) {
+  for (const auto& m : markers) {
+    const std::string& what = m.first;
+    const std::string& marker = m.second;
     CAPTURE(what);
     CHECK_MESSAGE(everything.find(marker) == std::string::npos, "leaked: ", marker);
   }
