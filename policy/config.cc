@@ -140,6 +140,21 @@ log_config read_log(const json_reader& r, const std::filesystem::path& base) {
   return l;
 }
 
+metrics_config read_metrics(const json_reader& r) {
+  r.expect_object({"address", "port", "max_connections", "max_series"});
+  metrics_config m;
+  m.enabled = true;
+  if (const auto a = r.get("address")) {
+    const auto parsed = ip_address::parse(a->string());
+    if (!parsed) a->fail("expected a literal IPv4 or IPv6 address");
+    m.address = parsed->to_string();
+  }
+  m.port = static_cast<std::uint16_t>(r.integer_or("port", 9812, 0, 65535));
+  m.max_connections = static_cast<std::size_t>(r.integer_or("max_connections", 16, 1, 1024));
+  m.max_series = static_cast<std::size_t>(r.integer_or("max_series", 10'000, 100, 1'000'000));
+  return m;
+}
+
 accounting::store_config read_accounting(const json_reader& r, const std::filesystem::path& base) {
   r.expect_object({"database", "synchronous", "queue_max_records", "batch_max_records",
                    "batch_max_delay_ms", "busy_timeout_ms", "log_authentication",
@@ -315,7 +330,7 @@ config read_config(const json_reader& r, const std::filesystem::path& base,
                    const std::filesystem::path& default_dictionary) {
   r.expect_object({"schema_version", "server", "log", "dictionary", "clients", "directory",
                    "eap", "accounting", "time_zone", "connection_request_policies",
-                   "network_policies"});
+                   "network_policies", "metrics"});
   config c;
   const auto v = r.at("schema_version");
   c.schema_version = static_cast<int>(v.integer(1, 1'000'000));
@@ -342,6 +357,7 @@ config read_config(const json_reader& r, const std::filesystem::path& base,
   c.directory = read_directory(r.at("directory"), base);
   if (const auto e = r.get("eap")) c.eap = read_eap(*e, base);
   if (const auto a = r.get("accounting")) c.accounting = read_accounting(*a, base);
+  if (const auto m = r.get("metrics")) c.metrics = read_metrics(*m);
   auto dict = radius::dictionary::load_directory(c.dictionary);
   if (!dict) {
     const auto where = r.has("dictionary") ? r.at("dictionary") : r;

@@ -75,6 +75,16 @@ struct server_config {
   std::string group;
 };
 
+// The Prometheus endpoint (GET /metrics over HTTP): off unless the file has a "metrics"
+// section; loopback unless told otherwise, as the figures name clients and users' results.
+struct metrics_config {
+  bool enabled = false;
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 9812;  // 0 = an ephemeral port (for tests; see --ready-file)
+  std::size_t max_connections = 16;  // scrapes served at once; more are closed unread
+  std::size_t max_series = 10'000;   // label combinations per metric family
+};
+
 struct config {
   int schema_version = config_schema_version;
   std::filesystem::path source;  // the file it came from
@@ -89,6 +99,7 @@ struct config {
   // "accounting" section. Without it, Accounting-Requests are not acknowledged.
   accounting::store_config accounting;
   policies pol;  // connection request policies and network policies
+  metrics_config metrics;
 };
 
 // A file the configuration names that holds secrets, and the JSON pointer naming it ("" for the

@@ -174,6 +174,7 @@ void request_handler::start_accounting(std::shared_ptr<exchange> x) {
   if (store == nullptr) {
     // RFC 2866 2: a server must not acknowledge what it has not recorded.
     counters_.accounting_not_stored.fetch_add(1, std::memory_order_relaxed);
+    count(*x, "Accounting-Request", "not_stored");
     drop_limited("accounting not acknowledged: no accounting store is configured", x->d,
                  {{"client", std::string_view(x->client->name)}});
     return;
@@ -183,11 +184,16 @@ void request_handler::start_accounting(std::shared_ptr<exchange> x) {
   auto* raw = x.get();
   const bool queued = store->submit(std::move(record), [this, x](bool stored) {
     // Not stored: no response, so the NAS retries (the exchange forgets its cache entry).
-    if (!stored) counters_.accounting_not_stored.fetch_add(1, std::memory_order_relaxed);
-    else finish(*x, code::accounting_response, reason::success);
+    if (!stored) {
+      counters_.accounting_not_stored.fetch_add(1, std::memory_order_relaxed);
+      count(*x, "Accounting-Request", "not_stored");
+    } else {
+      finish(*x, code::accounting_response, reason::success);
+    }
   });
   if (!queued) {
     counters_.accounting_not_stored.fetch_add(1, std::memory_order_relaxed);
+    count(*raw, "Accounting-Request", "not_stored");
     drop_limited("accounting not acknowledged: the store's queue is full", raw->d,
                  {{"client", std::string_view(raw->client->name)},
                   {"limit", std::uint64_t{store_cfg_.queue_max_records}}});
@@ -366,6 +372,7 @@ void request_handler::finish(exchange& x, code c, reason why, std::string_view d
       std::chrono::duration_cast<std::chrono::microseconds>(now - x.start).count();
   if (c == code::access_challenge) {
     counters_.access_challenges.fetch_add(1, std::memory_order_relaxed);
+    count(x, "Access-Request", "Access-Challenge");
     log_event(spdlog::level::debug, "access-challenge",
               {{"client", std::string_view(x.client->name)},
                {"user", std::string_view(x.user)},
@@ -374,9 +381,11 @@ void request_handler::finish(exchange& x, code c, reason why, std::string_view d
   }
   if (c == code::accounting_response && x.req.code == code::accounting_request) {
     counters_.accounting_responses.fetch_add(1, std::memory_order_relaxed);
+    count(x, "Accounting-Request", "Accounting-Response");
     return;
   }
   if (x.req.code == code::status_server) {
+    count(x, "Status-Server", "answered");
     log_event(spdlog::level::debug, "status-server answered",
               {{"client", std::string_view(x.client->name)},
                {"port_kind", kind_name(x.d.kind)}});
@@ -384,8 +393,22 @@ void request_handler::finish(exchange& x, code c, reason why, std::string_view d
   }
   (c == code::access_accept ? counters_.access_accepts : counters_.access_rejects)
       .fetch_add(1, std::memory_order_relaxed);
-  log_decision(x, c == code::access_accept ? "Access-Accept" : "Access-Reject", why,
-               detail.empty() ? policy::reason_text(why) : detail, latency_us);
+  const std::string_view result = c == code::access_accept ? "Access-Accept" : "Access-Reject";
+  count(x, "Access-Request", result);
+  if (metrics_ != nullptr) {
+    metrics_->add("npsd_access_decisions_total",
+                  {{"client", x.client->name},
+                   {"result", std::string(result)},
+                   {"reason", std::to_string(policy::reason_number(why))}});
+    const std::string_view method =
+        x.method                                                   ? policy::auth_method_name(*x.method)
+        : x.req.find(radius::attr::user_password) != nullptr      ? "PAP"
+        : x.req.find(radius::attr::chap_password) != nullptr      ? "CHAP"
+                                                                   : "none";
+    metrics_->observe_us("npsd_access_decision_seconds", {{"method", std::string(method)}},
+                         latency_us);
+  }
+  log_decision(x, result, why, detail.empty() ? policy::reason_text(why) : detail, latency_us);
   log_auth_event(x, c, why, class_value, latency_us);
 }
 
@@ -453,7 +476,28 @@ void request_handler::log_decision(const exchange& x, std::string_view result, r
 
 void request_handler::discard(exchange& x, std::string_view why) {
   counters_.discarded.fetch_add(1, std::memory_order_relaxed);
+  count(x, x.req.code == code::accounting_request ? "Accounting-Request" : "Access-Request",
+        "discarded");
   log_decision(x, "discarded", reason::success, why, -1);
+}
+
+void request_handler::set_metrics(metrics* m) {
+  if (m != nullptr) {
+    m->declare_counter("npsd_requests_total",
+                       "RADIUS requests answered or given up, by client, packet type and result");
+    m->declare_counter("npsd_access_decisions_total",
+                       "Access-Accepts and Access-Rejects by client and NPS reason code");
+    m->declare_histogram("npsd_access_decision_seconds",
+                         "time from an Access-Request's arrival to its Accept or Reject, by "
+                         "authentication method (EAP: the conversation's last round)");
+  }
+  metrics_ = m;
+}
+
+void request_handler::count(const exchange& x, std::string_view type, std::string_view result) {
+  if (metrics_ == nullptr) return;
+  metrics_->add("npsd_requests_total",
+                {{"client", x.client->name}, {"type", std::string(type)}, {"result", std::string(result)}});
 }
 
 }  // namespace npsd::server

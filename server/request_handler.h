@@ -17,6 +17,7 @@
 #include "server/counters.h"
 #include "server/duplicate_cache.h"
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/runtime.h"
 
 namespace npsd::server {
@@ -46,6 +47,10 @@ class request_handler {
     store_.store(s);
   }
 
+  // Where requests are counted by client, type and result, and decisions timed (null: not).
+  // Set before the first request; the metrics outlive the handler.
+  void set_metrics(metrics* m);
+
   // Requests accepted for processing and not yet finished.
   std::size_t in_flight() const noexcept { return in_flight_.load(); }
 
@@ -69,6 +74,7 @@ class request_handler {
   void discard(exchange& x, std::string_view why);
   void log_decision(const exchange& x, std::string_view result, policy::reason why,
                     std::string_view text, std::int64_t latency_us);
+  void count(const exchange& x, std::string_view type, std::string_view result);
   void drop_limited(std::string_view what, const datagram& d, std::initializer_list<log_field> f);
 
   counters& counters_;
@@ -78,6 +84,7 @@ class request_handler {
   eap::conversation_table conversations_;
   std::atomic<accounting::store*> store_{nullptr};
   accounting::store_config store_cfg_;
+  metrics* metrics_ = nullptr;
 
  public:
   std::size_t eap_conversations() const { return conversations_.size(); }

@@ -20,6 +20,7 @@
 #include "server/control_socket.h"
 #include "server/file_permissions.h"
 #include "server/log.h"
+#include "server/metrics_endpoint.h"
 #include "server/privileges.h"
 #include "server/service_notify.h"
 #include "server/udp_listener.h"
@@ -182,6 +183,10 @@ int server::run() {
   request_handler handler(counters_, sc.duplicate_ttl, sc.duplicate_max_entries,
                           sc.unknown_client_log_interval);
   handler_ = &handler;
+  if (const auto& mc = runtime_->cfg->metrics; mc.enabled) {
+    metrics_ = std::make_unique<metrics>(mc.max_series);
+    handler.set_metrics(metrics_.get());
+  }
   // Destroyed before the handler: the store's queued completions refer to it.
   std::unique_ptr<accounting::store> store;
   struct store_reset {
@@ -229,6 +234,24 @@ int server::run() {
       return 1;
     }
     ready["control_socket"] = sc.control_socket.string();
+  }
+  std::unique_ptr<metrics_endpoint> metrics_http;
+  if (const auto& mc = runtime_->cfg->metrics; mc.enabled) {
+    try {
+      metrics_http = std::make_unique<metrics_endpoint>(io, mc, [this] { return metrics_text(); });
+    } catch (const boost::system::system_error& e) {
+      log_event(spdlog::level::critical, "cannot listen for metrics scrapes",
+                {{"address", std::string_view(mc.address)},
+                 {"port", std::int64_t{mc.port}},
+                 {"error", e.code().message()}});
+      return 1;
+    }
+    const auto ep = metrics_http->local_endpoint();
+    ready["metrics"] = {{"address", ep.address().to_string()}, {"port", ep.port()}};
+    log_event(spdlog::level::info, "serving metrics",
+              {{"url", fmt::format("http://{}/metrics",
+                                   ep.address().is_v6() ? fmt::format("[{}]:{}", ep.address().to_string(), ep.port())
+                                                        : fmt::format("{}:{}", ep.address().to_string(), ep.port()))}});
   }
   ready_json_ = ready.dump();
 
@@ -319,6 +342,7 @@ int server::run() {
                   {{"signal", std::int64_t{sig}}, {"in_flight", std::uint64_t{handler.in_flight()}}});
         for (auto& l : listeners) l->stop();
         if (control) control->stop();
+        if (metrics_http) metrics_http->stop();
         crl_timer.cancel();
         sweep_timer.cancel();
         *drain_deadline_holder = std::chrono::steady_clock::now() + current()->cfg->server.shutdown_grace;
@@ -479,6 +503,12 @@ expected<std::string, std::string> server::reload_locked() {
     notes += "; listener, thread and control socket changes take effect after a restart";
   if (now.user != before.user || now.group != before.group)
     notes += "; user and group changes take effect after a restart";
+  const auto& m_now = (*rt)->cfg->metrics;
+  const auto& m_before = old->cfg->metrics;
+  if (m_now.enabled != m_before.enabled || m_now.address != m_before.address ||
+      m_now.port != m_before.port || m_now.max_connections != m_before.max_connections ||
+      m_now.max_series != m_before.max_series)
+    notes += "; metrics changes take effect after a restart";
   // The logger is shared by every thread: only its level changes while running.
   const auto& log_now = (*rt)->cfg->log;
   const auto& log_before = old->cfg->log;
@@ -502,6 +532,99 @@ expected<std::string, std::string> server::reload_locked() {
              {"network_policies", std::uint64_t{c->cfg->pol.nps.size()}}});
   if (!notes.empty()) log_event(spdlog::level::warn, notes.substr(2));
   return message;
+}
+
+std::string server::metrics_text() const {
+  using samples = std::vector<std::pair<metrics::labels, double>>;
+  const auto n = [](const std::atomic<std::uint64_t>& a) { return static_cast<double>(a.load()); };
+  std::string out = metrics_ ? metrics_->render() : std::string();
+  const auto& c = counters_;
+  append_family(out, "npsd_packets_received_total", "RADIUS datagrams received", "counter",
+                {{{}, n(c.received)}});
+  append_family(out, "npsd_packets_dropped_total",
+                "datagrams dropped unanswered before any decision, by cause", "counter",
+                samples{{{{"cause", "unknown_client"}}, n(c.unknown_client)},
+                        {{{"cause", "malformed"}}, n(c.malformed)},
+                        {{{"cause", "wrong_port"}}, n(c.wrong_port)},
+                        {{{"cause", "bad_authenticator"}}, n(c.bad_authenticator)},
+                        {{{"cause", "bad_message_authenticator"}}, n(c.bad_message_authenticator)},
+                        {{{"cause", "proxy_state_without_message_authenticator"}},
+                         n(c.proxy_state_without_message_authenticator)},
+                        {{{"cause", "overload"}}, n(c.overload_dropped)},
+                        {{{"cause", "overload_expired"}}, n(c.overload_expired)},
+                        {{{"cause", "send_error"}}, n(c.send_errors)}});
+  append_family(out, "npsd_duplicates_total",
+                "retransmissions: answered again from the cache, or absorbed while in progress",
+                "counter",
+                samples{{{{"outcome", "replayed"}}, n(c.duplicates_replayed)},
+                        {{{"outcome", "absorbed"}}, n(c.duplicates_absorbed)}});
+  if (const auto* h = handler_.load()) {
+    append_family(out, "npsd_requests_in_flight", "requests being worked on", "gauge",
+                  {{{}, static_cast<double>(h->in_flight())}});
+    const auto st = h->eap_stats();
+    append_family(out, "npsd_eap_conversations", "EAP conversations in flight", "gauge",
+                  {{{}, static_cast<double>(h->eap_conversations())}});
+    append_family(out, "npsd_eap_conversations_dropped_total",
+                  "EAP conversations given up: timed out, or evicted by the limits", "counter",
+                  samples{{{{"why", "expired"}}, static_cast<double>(st.expired)},
+                          {{{"why", "evicted"}}, static_cast<double>(st.evicted)}});
+  }
+  std::shared_ptr<const runtime> rt;
+  {
+    std::lock_guard lock(runtime_mu_);
+    rt = runtime_;
+  }
+  if (const auto* l = rt ? dynamic_cast<const ldap::ldap_directory*>(rt->directory.get()) : nullptr) {
+    const auto s = l->stats();
+    const auto d = [](auto v) { return static_cast<double>(v); };
+    append_family(out, "npsd_directory_lookups_total", "account lookups asked of the directory",
+                  "counter", {{{}, d(s.lookups)}});
+    append_family(out, "npsd_directory_cache_total",
+                  "lookups and password checks answered from npsd's cache (hit) or not (miss)",
+                  "counter",
+                  samples{{{{"cache", "account"}, {"outcome", "hit"}}, d(s.cache_hits)},
+                          {{{"cache", "account"}, {"outcome", "miss"}}, d(s.cache_misses)},
+                          {{{"cache", "password"}, {"outcome", "hit"}}, d(s.password_cache_hits)},
+                          {{{"cache", "password"}, {"outcome", "miss"}}, d(s.password_cache_misses)}});
+    const double looked = d(s.cache_hits) + d(s.cache_misses);
+    append_family(out, "npsd_directory_cache_hit_ratio",
+                  "account cache hits over lookups since the last reload", "gauge",
+                  {{{}, looked > 0 ? d(s.cache_hits) / looked : 0.0}});
+    append_family(out, "npsd_directory_operations_total", "LDAP operations sent, by kind",
+                  "counter",
+                  samples{{{{"op", "connect"}}, d(s.connects)},
+                          {{{"op", "search"}}, d(s.searches)},
+                          {{{"op", "bind"}}, d(s.binds)}});
+    append_family(out, "npsd_directory_errors_total",
+                  "lookups that failed: no server answered, or too many were waiting", "counter",
+                  samples{{{{"error", "unavailable"}}, d(s.unavailable)},
+                          {{{"error", "queue_full"}}, d(s.queue_full)}});
+  }
+  if (const auto* st = store_.load()) {
+    const auto s = st->stats();
+    const auto d = [](auto v) { return static_cast<double>(v); };
+    append_family(out, "npsd_accounting_queue_depth", "records and events waiting to be written",
+                  "gauge", {{{}, d(s.queue_depth)}});
+    append_family(out, "npsd_accounting_records_total", "Accounting-Requests by outcome",
+                  "counter",
+                  samples{{{{"outcome", "stored"}}, d(s.records_stored)},
+                          {{{"outcome", "duplicate"}}, d(s.records_duplicate)},
+                          {{{"outcome", "failed"}}, d(s.records_failed)},
+                          {{{"outcome", "queue_full"}}, d(s.records_queue_full)}});
+    append_family(out, "npsd_accounting_events_total", "authentication events by outcome",
+                  "counter",
+                  samples{{{{"outcome", "stored"}}, d(s.events_stored)},
+                          {{{"outcome", "lost"}}, d(s.events_lost)}});
+    append_family(out, "npsd_accounting_commits_total", "database transactions, by outcome",
+                  "counter",
+                  samples{{{{"outcome", "committed"}}, d(s.commits)},
+                          {{{"outcome", "failed"}}, d(s.commit_failures)}});
+    append_family(out, "npsd_accounting_largest_batch", "the most records one commit wrote",
+                  "gauge", {{{}, d(s.largest_batch)}});
+    append_family(out, "npsd_accounting_healthy", "1 while the database accepts writes", "gauge",
+                  {{{}, s.healthy ? 1.0 : 0.0}});
+  }
+  return out;
 }
 
 nlohmann::json server::control(const nlohmann::json& request) {

@@ -14,6 +14,7 @@
 
 #include "radius/expected.h"
 #include "server/counters.h"
+#include "server/metrics.h"
 #include "accounting/store.h"
 #include "server/request_handler.h"
 #include "server/runtime.h"
@@ -52,6 +53,9 @@ class server {
   expected<std::string, std::string> reload();
   expected<std::string, std::string> reload_locked();  // reload() without the notifications
   nlohmann::json control(const nlohmann::json& request);
+  // The Prometheus exposition: the handler's labelled counters and histograms, then the
+  // daemon's counters and the EAP, directory and accounting figures read now.
+  std::string metrics_text() const;
   // Rebuilds the TLS context when a CRL file changed (a timer calls it).
   void refresh_crls();
   std::shared_ptr<const runtime> current() const;
@@ -67,6 +71,7 @@ class server {
   std::mutex reload_mu_;  // one reload at a time (SIGHUP and npsctl may race)
   std::uint64_t generation_ = 1;
   counters counters_;
+  std::unique_ptr<metrics> metrics_;  // null unless the configuration has "metrics"
 };
 
 }  // namespace npsd::server

@@ -170,3 +170,29 @@ TEST_CASE("secret_files lists the configuration and every file holding a secret,
   CHECK(files[1].path == "/etc/npsd/users.json");
   CHECK(files[1].pointer == "/directory/users_file");
 }
+
+TEST_CASE("metrics: off without the section; on loopback:9812 with it; bad values named") {
+  auto c = parse_config(minimal, "npsd.json", "/etc/npsd", NPSD_DICTIONARY_DIR);
+  REQUIRE(c);
+  CHECK_FALSE((*c)->metrics.enabled);
+  const std::string dir_line = R"("directory": { "backend": "local", "users_file": "users.json" })";
+  c = parse_config(with(dir_line, dir_line + R"(, "metrics": {})"), "npsd.json", "/etc/npsd",
+                   NPSD_DICTIONARY_DIR);
+  REQUIRE(c);
+  CHECK((*c)->metrics.enabled);
+  CHECK((*c)->metrics.address == "127.0.0.1");
+  CHECK((*c)->metrics.port == 9812);
+  CHECK((*c)->metrics.max_connections == 16);
+  c = parse_config(with(dir_line, dir_line + R"(, "metrics": { "address": "::1", "port": 0 })"),
+                   "npsd.json", "/etc/npsd", NPSD_DICTIONARY_DIR);
+  REQUIRE(c);
+  CHECK((*c)->metrics.address == "::1");
+  CHECK((*c)->metrics.port == 0);
+  auto e = config_error_of(with(dir_line, dir_line + R"(, "metrics": { "address": "localhost" })"));
+  CHECK(e.find("/metrics/address") != std::string::npos);
+  CHECK(e.find("literal IPv4 or IPv6") != std::string::npos);
+  e = config_error_of(with(dir_line, dir_line + R"(, "metrics": { "max_connections": 0 })"));
+  CHECK(e.find("/metrics/max_connections") != std::string::npos);
+  e = config_error_of(with(dir_line, dir_line + R"(, "metrics": { "prot": 9100 })"));
+  CHECK(e.find("prot") != std::string::npos);
+}

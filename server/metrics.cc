@@ -1,0 +1,179 @@
+#include "server/metrics.h"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+namespace npsd::server {
+
+std::string escape_label_value(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '"': out += "\\\""; break;
+      case '\n': out += "\\n"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string label_text(const metrics::labels& l) {
+  if (l.empty()) return {};
+  std::string out = "{";
+  for (const auto& [k, v] : l) {
+    if (out.size() > 1) out += ',';
+    out += k;
+    out += "=\"";
+    out += escape_label_value(v);
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+void histogram::observe_us(std::int64_t microseconds) noexcept {
+  if (microseconds < 0) microseconds = 0;
+  const double seconds = static_cast<double>(microseconds) / 1e6;
+  std::size_t i = 0;
+  while (i < bounds.size() && seconds > bounds[i]) ++i;
+  buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  sum_us_.fetch_add(static_cast<std::uint64_t>(microseconds), std::memory_order_relaxed);
+  count_.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::array<std::uint64_t, histogram::bounds.size() + 1> histogram::buckets() const noexcept {
+  std::array<std::uint64_t, bounds.size() + 1> out{};
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = buckets_[i].load(std::memory_order_relaxed);
+  return out;
+}
+
+void metrics::declare(const std::string& name, kind k, const std::string& help,
+                      std::function<double()> read) {
+  std::lock_guard lock(mu_);
+  auto& f = families_[name];
+  if (f) {
+    if (f->k != k) throw std::logic_error("metric " + name + " declared twice with two types");
+    return;
+  }
+  f = std::make_unique<family>();
+  f->k = k;
+  f->help = help;
+  f->read = std::move(read);
+}
+
+void metrics::declare_counter(const std::string& name, const std::string& help) {
+  declare(name, kind::counter, help, {});
+}
+void metrics::declare_histogram(const std::string& name, const std::string& help) {
+  declare(name, kind::histogram, help, {});
+}
+void metrics::declare_gauge(const std::string& name, const std::string& help,
+                            std::function<double()> read) {
+  declare(name, kind::gauge, help, std::move(read));
+}
+
+metrics::family* metrics::find(const std::string& name, kind k) const {
+  std::lock_guard lock(mu_);
+  const auto it = families_.find(name);
+  if (it == families_.end() || it->second->k != k)
+    throw std::logic_error("metric " + name + " was not declared as this type");
+  return it->second.get();
+}
+
+void metrics::add(const std::string& name, const labels& l, std::uint64_t n) {
+  family* f = find(name, kind::counter);
+  const auto key = label_text(l);
+  std::lock_guard lock(f->mu);
+  auto it = f->counters.find(key);
+  if (it == f->counters.end()) {
+    if (f->counters.size() >= max_series_) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    it = f->counters.emplace(key, std::make_unique<std::atomic<std::uint64_t>>(0)).first;
+  }
+  it->second->fetch_add(n, std::memory_order_relaxed);
+}
+
+void metrics::observe_us(const std::string& name, const labels& l, std::int64_t microseconds) {
+  family* f = find(name, kind::histogram);
+  const auto key = label_text(l);
+  std::lock_guard lock(f->mu);
+  auto it = f->histograms.find(key);
+  if (it == f->histograms.end()) {
+    if (f->histograms.size() >= max_series_) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    it = f->histograms.emplace(key, std::make_unique<histogram>()).first;
+  }
+  it->second->observe_us(microseconds);
+}
+
+std::uint64_t metrics::counter_value(const std::string& name, const labels& l) const {
+  family* f = find(name, kind::counter);
+  std::lock_guard lock(f->mu);
+  const auto it = f->counters.find(label_text(l));
+  return it == f->counters.end() ? 0 : it->second->load(std::memory_order_relaxed);
+}
+
+void append_family(std::string& out, std::string_view name, std::string_view help,
+                   std::string_view type,
+                   const std::vector<std::pair<metrics::labels, double>>& samples) {
+  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+  for (const auto& [l, v] : samples) out += fmt::format("{}{} {}\n", name, label_text(l), v);
+}
+
+namespace {
+
+// A label set's text with one more label appended: {a="x"} + le="0.5" -> {a="x",le="0.5"}.
+std::string with_label(const std::string& key, std::string_view extra) {
+  if (key.empty()) return fmt::format("{{{}}}", extra);
+  return fmt::format("{},{}}}", std::string_view(key).substr(0, key.size() - 1), extra);
+}
+
+std::string number(double v) { return fmt::format("{}", v); }
+
+}  // namespace
+
+std::string metrics::render() const {
+  std::string out;
+  std::lock_guard lock(mu_);
+  for (const auto& [name, f] : families_) {
+    const char* type = f->k == kind::counter ? "counter" : f->k == kind::histogram ? "histogram" : "gauge";
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, f->help, name, type);
+    if (f->k == kind::gauge) {
+      out += fmt::format("{} {}\n", name, number(f->read ? f->read() : 0));
+      continue;
+    }
+    std::lock_guard family_lock(f->mu);
+    for (const auto& [key, v] : f->counters)
+      out += fmt::format("{}{} {}\n", name, key, v->load(std::memory_order_relaxed));
+    for (const auto& [key, h] : f->histograms) {
+      const auto b = h->buckets();
+      std::uint64_t cumulative = 0;
+      for (std::size_t i = 0; i < histogram::bounds.size(); ++i) {
+        cumulative += b[i];
+        out += fmt::format("{}_bucket{} {}\n", name,
+                           with_label(key, fmt::format("le=\"{}\"", number(histogram::bounds[i]))),
+                           cumulative);
+      }
+      cumulative += b.back();
+      out += fmt::format("{}_bucket{} {}\n", name, with_label(key, "le=\"+Inf\""), cumulative);
+      out += fmt::format("{}_sum{} {}\n", name, key, number(static_cast<double>(h->sum_us()) / 1e6));
+      // the count as the +Inf bucket: the two agree even while requests are observed
+      out += fmt::format("{}_count{} {}\n", name, key, cumulative);
+    }
+  }
+  out += fmt::format(
+      "# HELP npsd_metrics_series_dropped_total label combinations not recorded: past the "
+      "limit of {} per family\n# TYPE npsd_metrics_series_dropped_total counter\n"
+      "npsd_metrics_series_dropped_total {}\n",
+      max_series_, dropped_.load(std::memory_order_relaxed));
+  return out;
+}
+
+}  // namespace npsd::server
