@@ -83,34 +83,42 @@ metrics::family* metrics::find(const std::string& name, kind k) const {
   return it->second.get();
 }
 
+namespace {
+
+// The series for `key` in a family's map, made on first use unless the family already holds
+// `max` of them (then null, and the drop counted).
+template <typename Map, typename Make>
+typename Map::mapped_type::element_type* series(Map& m, const std::string& key, std::size_t max,
+                                                std::atomic<std::uint64_t>& dropped, Make make) {
+  auto it = m.find(key);
+  if (it == m.end()) {
+    if (m.size() >= max) {
+      dropped.fetch_add(1, std::memory_order_relaxed);
+      return nullptr;
+    }
+    it = m.emplace(key, make()).first;
+  }
+  return it->second.get();
+}
+
+}  // namespace
+
 void metrics::add(const std::string& name, const labels& l, std::uint64_t n) {
   family* f = find(name, kind::counter);
   const auto key = label_text(l);
   std::lock_guard lock(f->mu);
-  auto it = f->counters.find(key);
-  if (it == f->counters.end()) {
-    if (f->counters.size() >= max_series_) {
-      dropped_.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-    it = f->counters.emplace(key, std::make_unique<std::atomic<std::uint64_t>>(0)).first;
-  }
-  it->second->fetch_add(n, std::memory_order_relaxed);
+  if (auto* c = series(f->counters, key, max_series_, dropped_,
+                       [] { return std::make_unique<std::atomic<std::uint64_t>>(0); }))
+    c->fetch_add(n, std::memory_order_relaxed);
 }
 
 void metrics::observe_us(const std::string& name, const labels& l, std::int64_t microseconds) {
   family* f = find(name, kind::histogram);
   const auto key = label_text(l);
   std::lock_guard lock(f->mu);
-  auto it = f->histograms.find(key);
-  if (it == f->histograms.end()) {
-    if (f->histograms.size() >= max_series_) {
-      dropped_.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-    it = f->histograms.emplace(key, std::make_unique<histogram>()).first;
-  }
-  it->second->observe_us(microseconds);
+  if (auto* h = series(f->histograms, key, max_series_, dropped_,
+                       [] { return std::make_unique<histogram>(); }))
+    h->observe_us(microseconds);
 }
 
 std::uint64_t metrics::counter_value(const std::string& name, const labels& l) const {

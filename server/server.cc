@@ -247,11 +247,11 @@ int server::run() {
       return 1;
     }
     const auto ep = metrics_http->local_endpoint();
-    ready["metrics"] = {{"address", ep.address().to_string()}, {"port", ep.port()}};
+    const auto addr = ep.address().to_string();
+    ready["metrics"] = {{"address", addr}, {"port", ep.port()}};
+    const auto host = ep.address().is_v6() ? "[" + addr + "]" : addr;
     log_event(spdlog::level::info, "serving metrics",
-              {{"url", fmt::format("http://{}/metrics",
-                                   ep.address().is_v6() ? fmt::format("[{}]:{}", ep.address().to_string(), ep.port())
-                                                        : fmt::format("{}:{}", ep.address().to_string(), ep.port()))}});
+              {{"url", fmt::format("http://{}:{}/metrics", host, ep.port())}});
   }
   ready_json_ = ready.dump();
 
