@@ -43,6 +43,7 @@ void add_policy_commands(CLI::App& app);   // policy_cmd.cc: npsctl policy add|l
 void add_validate_command(CLI::App& app);  // validate_cmd.cc: npsctl validate
 void add_reload_command(CLI::App& app);    // reload_cmd.cc: npsctl reload
 void add_status_command(CLI::App& app);    // reload_cmd.cc: npsctl status
+void add_ping_command(CLI::App& app);      // ping_cmd.cc: npsctl ping (Status-Server)
 void add_backup_commands(CLI::App& app);   // backup_cmd.cc: npsctl export, npsctl import
 void add_directory_commands(CLI::App& app);  // directory_cmd.cc: npsctl directory test
 // accounting_cmd.cc: npsctl accounting export|report|sessions|prune

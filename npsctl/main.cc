@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   n::add_validate_command(app);
   n::add_reload_command(app);
   n::add_status_command(app);
+  n::add_ping_command(app);
   n::add_backup_commands(app);
   n::add_directory_commands(app);
   n::add_accounting_commands(app);

@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include <boost/asio/post.hpp>
@@ -311,7 +313,8 @@ int server::run() {
   }
 
   bool stopping = false;
-  asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  // An optional only to be destroyed at a chosen moment: see the end of run().
+  std::optional<asio::signal_set> signals(std::in_place, io, SIGINT, SIGTERM, SIGHUP);
   asio::steady_timer drain_timer(io);
   asio::steady_timer crl_timer(io);
   asio::steady_timer sweep_timer(io);
@@ -332,7 +335,7 @@ int server::run() {
         if (ec) return;
         if (sig == SIGHUP) {
           (void)reload();
-          signals.async_wait(on_signal);
+          signals->async_wait(on_signal);
           return;
         }
         if (stopping) return;
@@ -348,7 +351,7 @@ int server::run() {
         *drain_deadline_holder = std::chrono::steady_clock::now() + current()->cfg->server.shutdown_grace;
         wait_for_drain();
       };
-  signals.async_wait(on_signal);
+  signals->async_wait(on_signal);
 
   // CRL files are looked at on a timer and the TLS context rebuilt when one changed.
   std::function<void()> watch_crls = [&] {
@@ -434,6 +437,11 @@ int server::run() {
              {"dropped_bad_message_authenticator", counters_.bad_message_authenticator.load()},
              {"duplicates_replayed", counters_.duplicates_replayed.load()}});
   spdlog::default_logger()->flush();
+  // Destroying the signal_set gives SIGTERM, SIGINT and SIGHUP their default action back: one
+  // arriving now (a supervisor or an operator repeating the stop) would turn this clean exit,
+  // everything committed, into death by signal. They are ignored from here to the exit.
+  signals.reset();
+  for (const int sig : {SIGTERM, SIGINT, SIGHUP}) std::signal(sig, SIG_IGN);
   return 0;
 }
 

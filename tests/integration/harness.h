@@ -213,6 +213,21 @@ class npsd_process {
     }
     return -1;
   }
+  // Sends `sig` again and again (every 200 us) until npsd has exited, as an impatient operator
+  // or a supervisor might: the exit code, or -1 when a signal killed it or `wait` ran out.
+  int terminate_repeatedly(int sig, std::chrono::seconds wait = std::chrono::seconds(10)) {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    int status = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      ::kill(pid_, sig);
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    return -1;
+  }
   std::string log() const { return read_file(log_); }  // its standard error
   std::string standard_output() const { return read_file(stdout_); }
   // Waits until the log holds `text` at least `times` times.

@@ -368,6 +368,14 @@ TEST_CASE("SIGTERM stops the daemon with exit code 0 and removes the ready file"
   CHECK_FALSE(fs::exists(f.npsd->ready_file()));
 }
 
+TEST_CASE("SIGTERM repeated until npsd has exited still ends in exit code 0") {
+  // The second and later signals arrive while npsd drains, closes its store and exits (the
+  // moment asio hands the default action back, which used to kill it).
+  daemon_fixture f;
+  CHECK(f.npsd->terminate_repeatedly(SIGTERM) == 0);
+  CHECK(f.npsd->log().find("npsd stopped") != std::string::npos);
+}
+
 TEST_CASE("SIGTERM finishes a request in flight before exiting") {
   daemon_fixture f;
   // a user whose KDF takes a noticeable time, so the request is surely in flight at SIGTERM
