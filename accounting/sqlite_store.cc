@@ -312,7 +312,10 @@ class sqlite_store final : public store {
 
   void write(std::vector<item>& batch) {
     std::uint64_t duplicates = 0;
+    const auto start = std::chrono::steady_clock::now();
     auto result = transaction(batch, duplicates);
+    const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - start);
     std::vector<store::completion> done;
     std::uint64_t records = 0;
     for (auto& it : batch)
@@ -321,6 +324,8 @@ class sqlite_store final : public store {
         if (r->done) done.push_back(std::move(r->done));
       }
     const auto events = batch.size() - records;
+    if (opts_.on_commit)
+      opts_.on_commit(commit_info{records, events, elapsed, static_cast<bool>(result)});
     if (result) {
       commits_.fetch_add(1, std::memory_order_relaxed);
       records_stored_.fetch_add(records, std::memory_order_relaxed);

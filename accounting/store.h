@@ -3,6 +3,7 @@
 // one writer thread, which commits them in batches (group commit). A record's completion
 // runs only after the transaction holding it committed: only then may the server send the
 // Accounting-Response (RFC 2866 2: never acknowledge what is not recorded).
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -32,11 +33,23 @@ struct store_stats {
 
 enum class store_log_level { info, warn, error };
 
+// One transaction of the writer: how many records and events it held, how long it took from
+// BEGIN to the end of COMMIT (the sync to disk included), and whether it committed.
+struct commit_info {
+  std::size_t records = 0;
+  std::size_t events = 0;
+  std::chrono::microseconds elapsed{0};
+  bool committed = false;
+};
+
 struct store_options {
   // Runs a committed batch's completions (the server posts them to its io_context). Empty:
   // they run on the writer thread.
   std::function<void(std::function<void()>)> dispatch;
   std::function<void(store_log_level, std::string_view msg, std::string_view error)> log;
+  // Told of each batch's transaction, on the writer thread, before its completions run;
+  // it must be quick and must not throw. Not told of the idle probes of a failing database.
+  std::function<void(const commit_info&)> on_commit;
 };
 
 class store {

@@ -19,7 +19,8 @@ expected<std::shared_ptr<directory>, std::string> make_directory(const directory
     }
     case directory_backend::ldap:
       return std::shared_ptr<directory>(
-          std::make_shared<ldap_directory>(cfg.ldap, std::move(cache), std::move(options.log)));
+          std::make_shared<ldap_directory>(cfg.ldap, std::move(cache), std::move(options.log),
+                                           std::move(options.timing)));
   }
   return npsd::unexpected(std::string("unknown directory back end"));
 }

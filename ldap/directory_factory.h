@@ -16,6 +16,7 @@ namespace npsd::ldap {
 struct directory_options {
   local_directory::offload_fn offload;  // local: where password KDFs run (empty: inline)
   log_fn log;                           // ldap: where log lines go (empty: spdlog's default)
+  timing_fn timing;                     // ldap: told each directory operation's time
 };
 
 // local: loads the user file (its errors name the file and the field). ldap: starts the worker

@@ -131,6 +131,7 @@ struct server_health {
 struct ldap_directory::state {
   ldap_config cfg;
   log_fn log;
+  timing_fn timing;
   account_cache accounts;
   credential_cache passwords;
 
@@ -152,9 +153,10 @@ struct ldap_directory::state {
   clock::time_point last_error_at{};
   std::uint64_t errors_held = 0;
 
-  state(ldap_config c, credential_cache_options pw, log_fn l)
+  state(ldap_config c, credential_cache_options pw, log_fn l, timing_fn t)
       : cfg(std::move(c)),
         log(l ? std::move(l) : log_fn(default_log)),
+        timing(std::move(t)),
         accounts(cfg.cache.ttl, cfg.cache.negative_ttl, cfg.cache.max_entries),
         passwords(std::move(pw)),
         health(cfg.servers.size()) {}
@@ -622,8 +624,9 @@ struct ldap_directory::state {
 // ---- ldap_directory -------------------------------------------------------------------------
 
 ldap_directory::ldap_directory(ldap_config cfg, credential_cache_options password_cache,
-                               log_fn log)
-    : state_(std::make_shared<state>(std::move(cfg), std::move(password_cache), std::move(log))) {
+                               log_fn log, timing_fn timing)
+    : state_(std::make_shared<state>(std::move(cfg), std::move(password_cache), std::move(log),
+                                     std::move(timing))) {
   auto& st = *state_;
   if (!st.cfg.verify_certificate && st.cfg.uses_tls())
     st.emit(log_level::warn,
@@ -706,11 +709,13 @@ void ldap_directory::find_account_detailed(std::string identity,
       s->unavailable.fetch_add(1, std::memory_order_relaxed);
     else
       s->accounts.put(identity, cached_lookup{ans.result, ans.info.direct_groups, ans.info.server});
+    const std::string_view status = ans.result.status == lookup_status::found       ? "found"
+                                    : ans.result.status == lookup_status::not_found ? "not_found"
+                                                                                    : "unavailable";
+    if (s->timing) s->timing("lookup", status, ans.info.elapsed);
     s->emit(log_level::debug, "ldap lookup",
             {{"identity", identity},
-             {"status", ans.result.status == lookup_status::found       ? "found"
-                        : ans.result.status == lookup_status::not_found ? "not_found"
-                                                                        : "unavailable"},
+             {"status", status},
              {"server", ans.info.server},
              {"operations", std::to_string(ans.info.operations)},
              {"ms", std::to_string(ans.info.elapsed.count() / 1000)}});
@@ -749,11 +754,18 @@ void ldap_directory::verify_password(const account& acct, std::string password,
   auto reply = std::make_shared<once<password_status>>(std::move(done),
                                                        password_status::unavailable);
   job j;
-  j.run = [s = state_, reply, pw, dn = acct.dn](worker& w) {
+  j.run = [s = state_, reply, pw, dn = acct.dn, start = clock::now()](worker& w) {
     const auto status = s->bind_as(w, dn, pw->value);
     if (status == password_status::ok) s->passwords.insert(dn, pw->value, cache_tag);
     if (status == password_status::unavailable)
       s->unavailable.fetch_add(1, std::memory_order_relaxed);
+    if (s->timing)
+      s->timing("password_check",
+                status == password_status::ok            ? "ok"
+                : status == password_status::mismatch    ? "mismatch"
+                : status == password_status::unavailable ? "unavailable"
+                                                         : "no_password",
+                std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - start));
     (*reply)(status);
   };
   j.cancel = [s = state_, reply] {

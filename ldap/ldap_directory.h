@@ -37,6 +37,14 @@ struct log_field_text {
 using log_fn =
     std::function<void(log_level, std::string_view message, std::span<const log_field_text>)>;
 
+// One operation that went to the directory (answers from npsd's caches are not timed): op
+// "lookup" (an account's entry and its groups) or "password_check" (a bind as the account),
+// its outcome (lookup: found, not_found, unavailable; password_check: ok, mismatch,
+// no_password (refused without TLS), unavailable) and how long it took from the call, time
+// in the queue included. Called on a worker thread; it must be quick and must not throw.
+using timing_fn = std::function<void(std::string_view op, std::string_view outcome,
+                                     std::chrono::microseconds elapsed)>;
+
 // What one lookup took, for `npsctl directory test` and the logs.
 struct lookup_info {
   std::string server;             // the URL that answered (or answered first, when cached)
@@ -66,7 +74,7 @@ class ldap_directory final : public directory {
   // `cfg` must be validated (policy::load_config does it). Starts pool_size worker threads;
   // connections are opened when first needed.
   explicit ldap_directory(ldap_config cfg, credential_cache_options password_cache = {},
-                          log_fn log = {});
+                          log_fn log = {}, timing_fn timing = {});
   ~ldap_directory() override;
   ldap_directory(const ldap_directory&) = delete;
   ldap_directory& operator=(const ldap_directory&) = delete;

@@ -34,41 +34,49 @@ std::string label_text(const metrics::labels& l) {
   return out;
 }
 
-void histogram::observe_us(std::int64_t microseconds) noexcept {
-  if (microseconds < 0) microseconds = 0;
-  const double seconds = static_cast<double>(microseconds) / 1e6;
+histogram::histogram(histogram_layout layout)
+    : layout_(layout),
+      buckets_(std::make_unique<std::atomic<std::uint64_t>[]>(layout.bounds.size() + 1)) {}
+
+void histogram::observe(std::int64_t units) noexcept {
+  if (units < 0) units = 0;
+  const double v = static_cast<double>(units) / layout_.divisor;
   std::size_t i = 0;
-  while (i < bounds.size() && seconds > bounds[i]) ++i;
+  while (i < layout_.bounds.size() && v > layout_.bounds[i]) ++i;
   buckets_[i].fetch_add(1, std::memory_order_relaxed);
-  sum_us_.fetch_add(static_cast<std::uint64_t>(microseconds), std::memory_order_relaxed);
+  sum_.fetch_add(static_cast<std::uint64_t>(units), std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);
 }
 
-std::array<std::uint64_t, histogram::bounds.size() + 1> histogram::buckets() const noexcept {
-  std::array<std::uint64_t, bounds.size() + 1> out{};
+std::vector<std::uint64_t> histogram::buckets() const {
+  std::vector<std::uint64_t> out(layout_.bounds.size() + 1);
   for (std::size_t i = 0; i < out.size(); ++i) out[i] = buckets_[i].load(std::memory_order_relaxed);
   return out;
 }
 
-void metrics::declare(const std::string& name, kind k, const std::string& help,
-                      std::function<double()> read) {
+metrics::family& metrics::declare(const std::string& name, kind k, const std::string& help,
+                                  std::function<double()> read) {
   std::lock_guard lock(mu_);
   auto& f = families_[name];
   if (f) {
     if (f->k != k) throw std::logic_error("metric " + name + " declared twice with two types");
-    return;
+    return *f;
   }
   f = std::make_unique<family>();
   f->k = k;
   f->help = help;
   f->read = std::move(read);
+  return *f;
 }
 
 void metrics::declare_counter(const std::string& name, const std::string& help) {
   declare(name, kind::counter, help, {});
 }
-void metrics::declare_histogram(const std::string& name, const std::string& help) {
-  declare(name, kind::histogram, help, {});
+void metrics::declare_histogram(const std::string& name, const std::string& help,
+                                histogram_layout layout) {
+  auto& f = declare(name, kind::histogram, help, {});
+  std::lock_guard lock(f.mu);
+  if (f.histograms.empty()) f.layout = layout;
 }
 void metrics::declare_gauge(const std::string& name, const std::string& help,
                             std::function<double()> read) {
@@ -112,13 +120,13 @@ void metrics::add(const std::string& name, const labels& l, std::uint64_t n) {
     c->fetch_add(n, std::memory_order_relaxed);
 }
 
-void metrics::observe_us(const std::string& name, const labels& l, std::int64_t microseconds) {
+void metrics::observe(const std::string& name, const labels& l, std::int64_t units) {
   family* f = find(name, kind::histogram);
   const auto key = label_text(l);
   std::lock_guard lock(f->mu);
   if (auto* h = series(f->histograms, key, max_series_, dropped_,
-                       [] { return std::make_unique<histogram>(); }))
-    h->observe_us(microseconds);
+                       [f] { return std::make_unique<histogram>(f->layout); }))
+    h->observe(units);
 }
 
 std::uint64_t metrics::counter_value(const std::string& name, const labels& l) const {
@@ -162,16 +170,17 @@ std::string metrics::render() const {
       out += fmt::format("{}{} {}\n", name, key, v->load(std::memory_order_relaxed));
     for (const auto& [key, h] : f->histograms) {
       const auto b = h->buckets();
+      const auto& layout = h->layout();
       std::uint64_t cumulative = 0;
-      for (std::size_t i = 0; i < histogram::bounds.size(); ++i) {
+      for (std::size_t i = 0; i < layout.bounds.size(); ++i) {
         cumulative += b[i];
         out += fmt::format("{}_bucket{} {}\n", name,
-                           with_label(key, fmt::format("le=\"{}\"", number(histogram::bounds[i]))),
+                           with_label(key, fmt::format("le=\"{}\"", number(layout.bounds[i]))),
                            cumulative);
       }
       cumulative += b.back();
       out += fmt::format("{}_bucket{} {}\n", name, with_label(key, "le=\"+Inf\""), cumulative);
-      out += fmt::format("{}_sum{} {}\n", name, key, number(static_cast<double>(h->sum_us()) / 1e6));
+      out += fmt::format("{}_sum{} {}\n", name, key, number(static_cast<double>(h->sum()) / layout.divisor));
       // the count as the +Inf bucket: the two agree even while requests are observed
       out += fmt::format("{}_count{} {}\n", name, key, cumulative);
     }

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,22 +22,42 @@ namespace npsd::server {
 // escaped; everything else as it is.
 std::string escape_label_value(std::string_view v);
 
-// A histogram of durations with fixed bounds (seconds), from half a millisecond to ten seconds:
-// what a RADIUS server's latencies span, from a cached PAP check to a slow directory.
+// A histogram with fixed bounds. Observations are integers in a unit of the layout's
+// choosing (microseconds for durations, one for counts); the bounds and the sum are exposed in
+// the layout's scale (seconds for durations).
+struct histogram_layout {
+  std::span<const double> bounds;  // ascending, in the exposed scale
+  double divisor;                  // observed units per unit of that scale (1e6 µs a second)
+};
+
+// Durations from half a millisecond to ten seconds: what a RADIUS server's latencies span,
+// from a cached PAP check to a slow directory. Observed in microseconds.
+inline constexpr std::array<double, 14> duration_bounds{0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                        0.025,  0.05,  0.1,    0.25,  0.5,
+                                                        1,      2.5,   5,      10};
+// Sizes (records in a batch, items in a queue), observed as they are.
+inline constexpr std::array<double, 12> size_bounds{1,   2,   5,    10,   20,   50,
+                                                    100, 200, 500, 1000, 2000, 5000};
+inline constexpr histogram_layout seconds_layout{duration_bounds, 1e6};
+inline constexpr histogram_layout sizes_layout{size_bounds, 1};
+
 class histogram {
  public:
-  static constexpr std::array<double, 14> bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                 0.1,    0.25,  0.5,    1,     2.5,  5,     10};
-  void observe_us(std::int64_t microseconds) noexcept;
-  // Bucket counts (not cumulative; the last is +Inf only), the count and the sum in µs.
-  std::array<std::uint64_t, bounds.size() + 1> buckets() const noexcept;
+  explicit histogram(histogram_layout layout = seconds_layout);
+  // `units` in the layout's unit (negative counts as 0).
+  void observe(std::int64_t units) noexcept;
+  void observe_us(std::int64_t microseconds) noexcept { observe(microseconds); }
+  const histogram_layout& layout() const noexcept { return layout_; }
+  // Bucket counts (not cumulative; one per bound, then +Inf), the count and the sum in units.
+  std::vector<std::uint64_t> buckets() const;
   std::uint64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
-  std::uint64_t sum_us() const noexcept { return sum_us_.load(std::memory_order_relaxed); }
+  std::uint64_t sum() const noexcept { return sum_.load(std::memory_order_relaxed); }
 
  private:
-  std::array<std::atomic<std::uint64_t>, bounds.size() + 1> buckets_{};
+  histogram_layout layout_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> buckets_;
   std::atomic<std::uint64_t> count_{0};
-  std::atomic<std::uint64_t> sum_us_{0};
+  std::atomic<std::uint64_t> sum_{0};
 };
 
 class metrics {
@@ -51,13 +72,19 @@ class metrics {
   // by name. Names follow Prometheus conventions (counters end in _total, durations in
   // _seconds).
   void declare_counter(const std::string& name, const std::string& help);
-  void declare_histogram(const std::string& name, const std::string& help);
+  // A histogram family; durations unless another layout is given (sizes_layout).
+  void declare_histogram(const std::string& name, const std::string& help,
+                         histogram_layout layout = seconds_layout);
   // A gauge whose value is read at scrape time (queue depths, conversations in flight).
   void declare_gauge(const std::string& name, const std::string& help,
                      std::function<double()> read);
 
   void add(const std::string& name, const labels& l, std::uint64_t n = 1);
-  void observe_us(const std::string& name, const labels& l, std::int64_t microseconds);
+  // One observation in the family's unit: microseconds for durations, the size for sizes.
+  void observe(const std::string& name, const labels& l, std::int64_t units);
+  void observe_us(const std::string& name, const labels& l, std::int64_t microseconds) {
+    observe(name, l, microseconds);
+  }
 
   std::uint64_t counter_value(const std::string& name, const labels& l) const;
   std::uint64_t series_dropped() const noexcept {
@@ -72,13 +99,14 @@ class metrics {
     kind k;
     std::string help;
     std::function<double()> read;  // gauges
+    histogram_layout layout = seconds_layout;  // histograms
     mutable std::mutex mu;
     std::map<std::string, std::unique_ptr<std::atomic<std::uint64_t>>> counters;  // by label text
     std::map<std::string, std::unique_ptr<histogram>> histograms;
   };
   family* find(const std::string& name, kind k) const;
-  void declare(const std::string& name, kind k, const std::string& help,
-               std::function<double()> read);
+  family& declare(const std::string& name, kind k, const std::string& help,
+                  std::function<double()> read);
 
   const std::size_t max_series_;
   std::atomic<std::uint64_t> dropped_{0};

@@ -33,6 +33,21 @@ namespace asio = boost::asio;
 
 namespace {
 
+const std::string directory_operation_seconds = "npsd_directory_operation_seconds";
+const std::string accounting_commit_seconds = "npsd_accounting_commit_seconds";
+const std::string accounting_batch_size = "npsd_accounting_batch_size";
+
+void declare_store_and_directory_metrics(metrics& m) {
+  m.declare_histogram(directory_operation_seconds,
+                      "LDAP lookups and password checks that went to the directory (not "
+                      "answered from the cache), from the call to the answer, by outcome");
+  m.declare_histogram(accounting_commit_seconds,
+                      "accounting transactions from BEGIN to the end of COMMIT, by outcome");
+  m.declare_histogram(accounting_batch_size,
+                      "records and events written by one accounting transaction, by outcome",
+                      sizes_layout);
+}
+
 unsigned threads_or_cores(unsigned configured) {
   return configured != 0 ? configured : std::max(1u, std::thread::hardware_concurrency());
 }
@@ -42,8 +57,14 @@ unsigned threads_or_cores(unsigned configured) {
 std::shared_ptr<ldap::directory> make_directory(const policy::directory_config& d,
                                                 compute_pool* compute,
                                                 std::chrono::milliseconds max_wait,
-                                                std::string& error) {
+                                                std::shared_ptr<metrics> m, std::string& error) {
   ldap::directory_options options;
+  if (m)
+    options.timing = [m](std::string_view op, std::string_view outcome,
+                         std::chrono::microseconds elapsed) {
+      m->observe_us(directory_operation_seconds,
+                    {{"op", std::string(op)}, {"outcome", std::string(outcome)}}, elapsed.count());
+    };
   if (compute != nullptr)
     options.offload = [compute, max_wait](std::function<void()> job) {
       asio::post(compute->threads, [compute, max_wait, job = std::move(job),
@@ -107,14 +128,16 @@ std::string crl_signature(const eap::revocation_config& r) {
 }  // namespace
 
 expected<std::shared_ptr<const runtime>, std::string> load_runtime(const server_options& opts,
-                                                                   compute_pool* compute) {
+                                                                   compute_pool* compute,
+                                                                   std::shared_ptr<metrics> m) {
   auto cfg = policy::load_config(opts.config_file, opts.default_dictionary);
   if (!cfg) return unexpected(cfg.error());
   const auto permissions = check_file_permissions(**cfg);
   if (!permissions.refusal.empty()) return unexpected(permissions.refusal);
   if (auto account = resolve_run_as(**cfg); !account) return unexpected(account.error());
   std::string error;
-  auto dir = make_directory((*cfg)->directory, compute, (*cfg)->server.max_queue_wait, error);
+  auto dir = make_directory((*cfg)->directory, compute, (*cfg)->server.max_queue_wait,
+                            std::move(m), error);
   if (!dir) return unexpected(error);
   std::shared_ptr<const eap::tls_context> tls;
   std::string signature;
@@ -169,7 +192,12 @@ int server::run() {
   asio::thread_pool compute(threads_or_cores(sc.compute_threads));
   compute_pool pool{compute, counters_.overload_expired};
   compute_ = &pool;
-  auto rt = load_runtime(opts_, &pool);
+  // Before the runtime: its directory reports its operations' times here.
+  if (const auto& mc = (*cfg)->metrics; mc.enabled) {
+    metrics_ = std::make_shared<metrics>(mc.max_series);
+    declare_store_and_directory_metrics(*metrics_);
+  }
+  auto rt = load_runtime(opts_, &pool, metrics_);
   if (!rt) {
     log_event(spdlog::level::critical, "configuration refused", {{"error", rt.error()}});
     return 2;
@@ -185,10 +213,7 @@ int server::run() {
   request_handler handler(counters_, sc.duplicate_ttl, sc.duplicate_max_entries,
                           sc.unknown_client_log_interval);
   handler_ = &handler;
-  if (const auto& mc = runtime_->cfg->metrics; mc.enabled) {
-    metrics_ = std::make_unique<metrics>(mc.max_series);
-    handler.set_metrics(metrics_.get());
-  }
+  if (metrics_) handler.set_metrics(metrics_.get());
   // Destroyed before the handler: the store's queued completions refer to it.
   std::unique_ptr<accounting::store> store;
   struct store_reset {
@@ -291,6 +316,13 @@ int server::run() {
   if (const auto& ac = runtime_->cfg->accounting; ac.enabled) {
     accounting::store_options so;
     so.dispatch = [&io](std::function<void()> job) { asio::post(io, std::move(job)); };
+    if (metrics_)
+      so.on_commit = [m = metrics_](const accounting::commit_info& c) {
+        const metrics::labels outcome{{"outcome", c.committed ? "committed" : "failed"}};
+        m->observe_us(accounting_commit_seconds, outcome, c.elapsed.count());
+        m->observe(accounting_batch_size, outcome,
+                   static_cast<std::int64_t>(c.records + c.events));
+      };
     so.log = [](accounting::store_log_level level, std::string_view msg, std::string_view error) {
       const auto lvl = level == accounting::store_log_level::info   ? spdlog::level::info
                        : level == accounting::store_log_level::warn ? spdlog::level::warn
@@ -481,7 +513,7 @@ expected<std::string, std::string> server::reload() {
 
 expected<std::string, std::string> server::reload_locked() {
   const auto old = current();
-  auto rt = load_runtime(opts_, compute_);
+  auto rt = load_runtime(opts_, compute_, metrics_);
   if (!rt) {
     log_event(spdlog::level::err, "reload refused: keeping the running configuration",
               {{"error", rt.error()}});

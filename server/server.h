@@ -37,9 +37,10 @@ struct compute_pool {
 };
 
 // Loads the configuration and everything it names (dictionary, users file), fully validated.
-// The directory's KDF work is offloaded to `compute` when given.
-expected<std::shared_ptr<const runtime>, std::string> load_runtime(const server_options& opts,
-                                                                   compute_pool* compute);
+// The directory's KDF work is offloaded to `compute` when given; its LDAP operations are
+// timed into `m` when given (npsd_directory_operation_seconds).
+expected<std::shared_ptr<const runtime>, std::string> load_runtime(
+    const server_options& opts, compute_pool* compute, std::shared_ptr<metrics> m = nullptr);
 
 class server {
  public:
@@ -71,7 +72,9 @@ class server {
   std::mutex reload_mu_;  // one reload at a time (SIGHUP and npsctl may race)
   std::uint64_t generation_ = 1;
   counters counters_;
-  std::unique_ptr<metrics> metrics_;  // null unless the configuration has "metrics"
+  // Null unless the configuration has "metrics"; shared with the directories' timing callbacks,
+  // which may outlive the server on an LDAP worker finishing an operation.
+  std::shared_ptr<metrics> metrics_;
 };
 
 }  // namespace npsd::server

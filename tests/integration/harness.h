@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include "ldap/password_hash.h"
@@ -256,6 +257,24 @@ class npsd_process {
   fs::path stdout_;
   fs::path ready_;
 };
+
+// The metrics port npsd's ready file names (0 without a "metrics" section), and a scrape of
+// it with curl, as Prometheus would.
+inline std::uint16_t metrics_port(npsd_process& npsd) {
+  const auto ready = nlohmann::json::parse(read_file(npsd.ready_file()));
+  return ready.contains("metrics") ? ready.at("metrics").at("port").get<std::uint16_t>() : 0;
+}
+inline std::string scrape_metrics(std::uint16_t port) {
+  const auto r = run("curl -sS --max-time 5 http://127.0.0.1:" + std::to_string(port) + "/metrics");
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  return r.output;
+}
+// The value of the sample `series` (name and labels exactly as exposed), or -1 when absent.
+inline double metric_sample(const std::string& text, const std::string& series) {
+  const auto at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + series.size() + 2));
+}
 
 // A UDP socket on a loopback address of the test's choosing (127.0.0.0/8 all work on Linux).
 class udp_client {

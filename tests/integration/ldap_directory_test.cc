@@ -132,6 +132,48 @@ TEST_CASE("LDAP: identities, nested groups, account state and dial-in decide as 
   CHECK(npsd.process().alive());
 }
 
+TEST_CASE("LDAP: the metrics endpoint times each directory operation with its outcome") {
+  slapd_process slapd;
+  npsd_on_ldap npsd(ldap_settings(slapd), corp_policies(), {{"metrics", {{"port", 0}}}});
+  INFO("npsd log:\n" << npsd.log());
+  const auto port = metrics_port(npsd.process());
+  REQUIRE(port != 0);
+  const auto before = scrape_metrics(port);
+
+  CHECK(npsd.auth("alice@corp.example.com", "alice-password").code == "Access-Accept");
+  CHECK(npsd.auth("alice@corp.example.com", "alice-password").code == "Access-Accept");
+  CHECK(npsd.auth("alice@corp.example.com", "not-alices-password").code == "Access-Reject");
+  CHECK(npsd.auth("nobody@corp.example.com", "x").code == "Access-Reject");
+  const auto after = scrape_metrics(port);
+  INFO(after);
+
+  const auto count = [&](const std::string& text, const char* op, const char* outcome) {
+    const auto v = metric_sample(text, std::string("npsd_directory_operation_seconds_count{op=\"") +
+                                           op + "\",outcome=\"" + outcome + "\"}");
+    return v < 0 ? 0.0 : v;
+  };
+  // nothing timed before the first request
+  for (const char* outcome : {"found", "not_found", "unavailable"})
+    CHECK(count(before, "lookup", outcome) == 0);
+  // every lookup that missed the account cache went to slapd and was timed, with its outcome
+  const double misses =
+      metric_sample(after, R"(npsd_directory_cache_total{cache="account",outcome="miss"})");
+  CHECK(misses >= 2);
+  CHECK(count(after, "lookup", "found") + count(after, "lookup", "not_found") +
+            count(after, "lookup", "unavailable") ==
+        misses);
+  CHECK(count(after, "lookup", "not_found") == 1);
+  CHECK(count(after, "lookup", "unavailable") == 0);
+  // the password binds: alice's (the second may come from the password cache) and the wrong one
+  CHECK(count(after, "password_check", "ok") >= 1);
+  CHECK(count(after, "password_check", "mismatch") == 1);
+  CHECK(metric_sample(after, R"(npsd_directory_operation_seconds_sum{op="lookup",outcome="found"})") > 0);
+  // the buckets are cumulative and end with every observation
+  CHECK(metric_sample(after,
+                      R"(npsd_directory_operation_seconds_bucket{op="lookup",outcome="found",le="+Inf"})") ==
+        count(after, "lookup", "found"));
+}
+
 TEST_CASE("LDAP: npsctl directory test shows the DN, direct and nested groups and the server") {
   slapd_process slapd;
   npsd_on_ldap npsd(ldap_settings(slapd), corp_policies());

@@ -42,18 +42,13 @@ struct metrics_fixture {
                           "access": "grant" } ]
 })");
     npsd = std::make_unique<npsd_process>(config, dir.path);
-    const auto ready = nlohmann::json::parse(read_file(npsd->ready_file()));
-    if (ready.contains("metrics")) metrics_port = ready.at("metrics").at("port").get<std::uint16_t>();
+    metrics_port = npsd::test::metrics_port(*npsd);
   }
 
   std::string url(const std::string& path = "/metrics") const {
     return "http://127.0.0.1:" + std::to_string(metrics_port) + path;
   }
-  std::string scrape() const {
-    const auto r = run("curl -sS --max-time 5 " + shell_quote(url()));
-    REQUIRE_MESSAGE(r.exit_code == 0, r.output);
-    return r.output;
-  }
+  std::string scrape() const { return scrape_metrics(metrics_port); }
   command_result radclient(const std::string& attrs, const std::string& kind) const {
     const auto p = kind == "acct" ? npsd->acct_port : npsd->auth_port;
     return run("printf '" + attrs + "' | radclient -x -t 1 -r 1 127.0.0.1:" + std::to_string(p) +
@@ -61,11 +56,8 @@ struct metrics_fixture {
   }
 };
 
-// The value of the sample `series` (name and labels exactly as exposed), or -1 when absent.
 double sample(const std::string& text, const std::string& series) {
-  const auto at = text.find("\n" + series + " ");
-  if (at == std::string::npos) return -1;
-  return std::stod(text.substr(at + series.size() + 2));
+  return metric_sample(text, series);
 }
 
 }  // namespace
@@ -109,6 +101,15 @@ TEST_CASE("metrics: scraped with curl, the counters move with the requests npsd 
   CHECK(sample(after, R"(npsd_access_decision_seconds_count{method="PAP"})") == 4);
   CHECK(sample(after, R"(npsd_access_decision_seconds_bucket{method="PAP",le="+Inf"})") == 4);
   CHECK(sample(after, R"(npsd_accounting_records_total{outcome="stored"})") == 1);
+  // The transactions that wrote it (and the authentication events): timed, with their sizes.
+  const auto commits = sample(after, R"(npsd_accounting_commits_total{outcome="committed"})");
+  CHECK(commits >= 1);
+  CHECK(sample(after, R"(npsd_accounting_commit_seconds_count{outcome="committed"})") == commits);
+  CHECK(sample(after, R"(npsd_accounting_commit_seconds_sum{outcome="committed"})") > 0);
+  CHECK(sample(after, R"(npsd_accounting_batch_size_count{outcome="committed"})") == commits);
+  CHECK(sample(after, R"(npsd_accounting_batch_size_sum{outcome="committed"})") >= 1);
+  CHECK(sample(after, R"(npsd_accounting_batch_size_bucket{outcome="committed",le="5000"})") == commits);
+  CHECK(sample(before, R"(npsd_accounting_commit_seconds_count{outcome="committed"})") == -1);
   CHECK(sample(after, R"(npsd_packets_dropped_total{cause="unknown_client"})") == 1);
   CHECK(sample(after, "npsd_packets_received_total") == 6);
   CHECK(sample(after, "npsd_metrics_series_dropped_total") == 0);

@@ -55,12 +55,13 @@ struct writer {
   int stored = 0;
   int failed = 0;
 
-  explicit writer(const std::filesystem::path& db, std::size_t queue = 1024) {
+  explicit writer(const std::filesystem::path& db, std::size_t queue = 1024,
+                  store_options opts = {}) {
     store_config c;
     c.enabled = true;
     c.database = db;
     c.queue_max_records = queue;
-    auto s = open_sqlite_store(c, {});
+    auto s = open_sqlite_store(c, std::move(opts));
     REQUIRE_MESSAGE(s, (s ? "" : s.error()));
     st = std::move(*s);
   }
@@ -269,6 +270,54 @@ TEST_CASE("a database locked by another connection fails the batch, and the writ
   reader r(t.file());
   CHECK(r.integer("SELECT count(*) FROM accounting WHERE session_id = 'during'") == 0);
   CHECK(r.integer("SELECT count(*) FROM accounting WHERE session_id IN ('before', 'after')") == 2);
+}
+
+TEST_CASE("every batch's transaction is reported: its records and events, its time, its outcome") {
+  temp_db t;
+  std::mutex mu;
+  std::vector<commit_info> commits;
+  store_options opts;
+  opts.on_commit = [&](const commit_info& c) {
+    std::lock_guard l(mu);
+    commits.push_back(c);
+  };
+  writer w(t.file(), 1024, std::move(opts));
+  auth_event e;
+  e.time = 1'800'000'000'000;
+  e.client = "rras";
+  e.user_name = "alice";
+  CHECK(w.st->log(e));
+  for (int i = 0; i < 50; ++i) CHECK(w.submit(request(status::start, "c" + std::to_string(i))));
+  w.wait();
+  {
+    std::lock_guard l(mu);
+    std::size_t records = 0, events = 0;
+    for (const auto& c : commits) {
+      CHECK(c.committed);
+      CHECK(c.elapsed.count() > 0);
+      CHECK(c.records + c.events > 0);
+      records += c.records;
+      events += c.events;
+    }
+    CHECK(records == 50);
+    CHECK(events == 1);
+    CHECK(commits.size() == w.st->stats().commits);
+    std::size_t largest = 0;
+    for (const auto& c : commits) largest = std::max(largest, c.records + c.events);
+    CHECK(largest == w.st->stats().largest_batch);
+  }
+  // A transaction that fails is reported as failed, with the record it could not write.
+  auto other = detail::open_database(t.file(), detail::open_mode::read_write, std::chrono::milliseconds(0));
+  REQUIRE(other);
+  REQUIRE(detail::exec(other->get(), "BEGIN EXCLUSIVE"));
+  CHECK(w.submit(request(status::start, "locked")));
+  w.wait();
+  REQUIRE(detail::exec(other->get(), "COMMIT"));
+  std::lock_guard l(mu);
+  REQUIRE(!commits.empty());
+  CHECK_FALSE(commits.back().committed);
+  CHECK(commits.back().records == 1);
+  CHECK(w.failed == 1);
 }
 
 TEST_CASE("a database newer than this build is refused with its version") {

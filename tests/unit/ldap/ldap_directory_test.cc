@@ -12,7 +12,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 using namespace npsd::ldap;
 using namespace std::chrono_literals;
@@ -162,6 +164,41 @@ TEST_CASE("a password check with no server answering is unavailable, never ok") 
   REQUIRE(a.wait(0, 1));
   CHECK(a.passwords[0] == password_status::unavailable);
   CHECK(dir.stats().unavailable == 1);
+}
+
+TEST_CASE("operations sent to the directory are timed with their outcome; the others are not") {
+  black_hole hole;  // the lookup waits there for the whole timeout
+  struct timed {
+    std::string op, outcome;
+    std::chrono::microseconds elapsed;
+  };
+  std::mutex mu;
+  std::vector<timed> timings;
+  answers a;
+  const auto c = config({server(hole.port)});
+  ldap_directory dir(c, {}, silent,
+                     [&](std::string_view op, std::string_view outcome, std::chrono::microseconds us) {
+                       std::lock_guard lock(mu);
+                       timings.push_back({std::string(op), std::string(outcome), us});
+                     });
+  account acct;
+  acct.dn = "cn=alice,dc=corp,dc=example,dc=com";
+  dir.verify_password(acct, "", a.on_password());  // answered without the directory
+  acct.dn.clear();
+  dir.verify_password(acct, "secret", a.on_password());  // no DN: not asked either
+  dir.find_account("alice", a.on_lookup());
+  REQUIRE(a.wait(1, 2));
+  acct.dn = "cn=alice,dc=corp,dc=example,dc=com";
+  dir.verify_password(acct, "alice-password", a.on_password());  // the server is resting now
+  REQUIRE(a.wait(1, 3));
+  std::lock_guard lock(mu);
+  REQUIRE(timings.size() == 2);
+  CHECK(timings[0].op == "lookup");
+  CHECK(timings[0].outcome == "unavailable");
+  CHECK(timings[0].elapsed >= c.timeout - 50ms);  // the time waited on the silent server
+  CHECK(timings[1].op == "password_check");
+  CHECK(timings[1].outcome == "unavailable");
+  CHECK(timings[1].elapsed < c.timeout);
 }
 
 TEST_CASE("beyond queue_limit a lookup is unavailable at once, without blocking the caller") {

@@ -52,6 +52,28 @@ TEST_CASE("metrics: a histogram's buckets are cumulative, end in +Inf, and agree
   CHECK(text.find("npsd_authentication_seconds_sum{method=\"PAP\"} 62.004101\n") != std::string::npos);
 }
 
+TEST_CASE("metrics: a sizes histogram has its own bounds and sums the sizes as they are") {
+  metrics m;
+  m.declare_histogram("npsd_accounting_batch_size", "records per transaction",
+                      npsd::server::sizes_layout);
+  m.declare_histogram("d_seconds", "durations");
+  for (const std::int64_t n : {1, 2, 3, 50, 7000}) m.observe("npsd_accounting_batch_size", {}, n);
+  m.observe("d_seconds", {}, 2);  // two microseconds
+  const auto text = m.render();
+  const std::string p = "npsd_accounting_batch_size_bucket{le=";
+  CHECK(text.find(p + "\"1\"} 1\n") != std::string::npos);
+  CHECK(text.find(p + "\"2\"} 2\n") != std::string::npos);
+  CHECK(text.find(p + "\"5\"} 3\n") != std::string::npos);
+  CHECK(text.find(p + "\"50\"} 4\n") != std::string::npos);
+  CHECK(text.find(p + "\"5000\"} 4\n") != std::string::npos);
+  CHECK(text.find(p + "\"+Inf\"} 5\n") != std::string::npos);
+  CHECK(text.find("npsd_accounting_batch_size_sum 7056\n") != std::string::npos);
+  CHECK(text.find("npsd_accounting_batch_size_count 5\n") != std::string::npos);
+  CHECK(text.find("d_seconds_bucket{le=\"0.0005\"} 1\n") != std::string::npos);
+  CHECK(text.find("d_seconds_sum 2e-06\n") != std::string::npos);
+  CHECK(text.find("npsd_accounting_batch_size_bucket{le=\"0.0005\"}") == std::string::npos);
+}
+
 TEST_CASE("metrics: gauges are read when rendered") {
   metrics m;
   int depth = 3;
