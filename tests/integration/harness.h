@@ -269,6 +269,17 @@ inline std::string scrape_metrics(std::uint16_t port) {
   REQUIRE_MESSAGE(r.exit_code == 0, r.output);
   return r.output;
 }
+// The scrape read by the Prometheus project's own parser (tests/integration/prometheus-check,
+// with python3-prometheus-client): its families, each {"type", "samples"}, counters named
+// without _total. A scrape it refuses fails the test with the parser's complaint.
+inline nlohmann::json prometheus_check(const std::string& text, const fs::path& dir) {
+  const auto file = dir / "scrape.txt";
+  write_file(file, text);
+  const auto r = run(shell_quote(std::string(NPSD_SOURCE_DIR) + "/tests/integration/prometheus-check") +
+                     " < " + shell_quote(file.string()));
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  return nlohmann::json::parse(r.output);
+}
 // The value of the sample `series` (name and labels exactly as exposed), or -1 when absent.
 inline double metric_sample(const std::string& text, const std::string& series) {
   const auto at = text.find("\n" + series + " ");

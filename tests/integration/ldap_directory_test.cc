@@ -172,6 +172,11 @@ TEST_CASE("LDAP: the metrics endpoint times each directory operation with its ou
   CHECK(metric_sample(after,
                       R"(npsd_directory_operation_seconds_bucket{op="lookup",outcome="found",le="+Inf"})") ==
         count(after, "lookup", "found"));
+  // and Prometheus's parser reads the LDAP families too
+  const auto families = prometheus_check(after, npsd.dir());
+  CHECK(families.at("npsd_directory_operation_seconds").at("type") == "histogram");
+  CHECK(families.at("npsd_directory_cache_hit_ratio").at("type") == "gauge");
+  CHECK(families.at("npsd_directory_errors").at("type") == "counter");
 }
 
 TEST_CASE("LDAP: npsctl directory test shows the DN, direct and nested groups and the server") {

@@ -125,6 +125,17 @@ TEST_CASE("metrics: scraped with curl, the counters move with the requests npsd 
     CHECK_MESSAGE(std::regex_match(l, line), l);
   }
   CHECK(lines > 40);
+  // Prometheus's own parser reads it: every family typed and documented, every histogram's
+  // buckets cumulative up to +Inf == _count.
+  const auto families = prometheus_check(after, f.dir.path);
+  INFO(families.dump(1));
+  CHECK(families.at("npsd_requests").at("type") == "counter");
+  CHECK(families.at("npsd_packets_dropped").at("type") == "counter");
+  CHECK(families.at("npsd_access_decision_seconds").at("type") == "histogram");
+  CHECK(families.at("npsd_accounting_commit_seconds").at("type") == "histogram");
+  CHECK(families.at("npsd_accounting_batch_size").at("type") == "histogram");
+  CHECK(families.at("npsd_eap_conversations").at("type") == "gauge");
+  CHECK(families.at("npsd_accounting_queue_depth").at("type") == "gauge");
 }
 
 TEST_CASE("metrics: only GET /metrics is served; the endpoint is off without a \"metrics\" section") {
