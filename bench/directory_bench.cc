@@ -252,9 +252,7 @@ std::vector<identity_figures> per_identity(policy::directory_config cfg,
     auto [r, info] = lookup(id.name);
     identity_figures f;
     f.name = id.name;
-    f.status = r.status == ldap::lookup_status::found       ? "found"
-               : r.status == ldap::lookup_status::not_found ? "not_found"
-                                                            : "unavailable";
+    f.status = ldap::status_name(r.status);
     f.server = info.server;
     if (r.acct) f.groups = r.acct->groups.size();
     f.direct_groups = info.direct_groups;

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace npsd::ldap {
@@ -37,6 +38,16 @@ enum class lookup_status {
   unavailable,  // no directory server answered: the request must be discarded, never accepted
 };
 
+// The names logs, metrics and npsctl's JSON use for these outcomes.
+constexpr std::string_view status_name(lookup_status s) noexcept {
+  switch (s) {
+    case lookup_status::found: return "found";
+    case lookup_status::not_found: return "not_found";
+    case lookup_status::unavailable: break;
+  }
+  return "unavailable";
+}
+
 struct lookup_result {
   lookup_status status = lookup_status::not_found;
   std::optional<account> acct;  // set when found
@@ -49,6 +60,16 @@ enum class password_status {
   no_password,  // the account has no password that can be checked
   unavailable,  // the directory could not be asked
 };
+
+constexpr std::string_view status_name(password_status s) noexcept {
+  switch (s) {
+    case password_status::ok: return "ok";
+    case password_status::mismatch: return "mismatch";
+    case password_status::no_password: return "no_password";
+    case password_status::unavailable: break;
+  }
+  return "unavailable";
+}
 
 // The NT password hash (MD4 of the UTF-16LE password) that MS-CHAPv2 needs: only the local
 // user file can hold one (Active Directory does not hand it out over LDAP).

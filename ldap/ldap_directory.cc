@@ -709,9 +709,7 @@ void ldap_directory::find_account_detailed(std::string identity,
       s->unavailable.fetch_add(1, std::memory_order_relaxed);
     else
       s->accounts.put(identity, cached_lookup{ans.result, ans.info.direct_groups, ans.info.server});
-    const std::string_view status = ans.result.status == lookup_status::found       ? "found"
-                                    : ans.result.status == lookup_status::not_found ? "not_found"
-                                                                                    : "unavailable";
+    const auto status = status_name(ans.result.status);
     if (s->timing) s->timing("lookup", status, ans.info.elapsed);
     s->emit(log_level::debug, "ldap lookup",
             {{"identity", identity},
@@ -760,11 +758,7 @@ void ldap_directory::verify_password(const account& acct, std::string password,
     if (status == password_status::unavailable)
       s->unavailable.fetch_add(1, std::memory_order_relaxed);
     if (s->timing)
-      s->timing("password_check",
-                status == password_status::ok            ? "ok"
-                : status == password_status::mismatch    ? "mismatch"
-                : status == password_status::unavailable ? "unavailable"
-                                                         : "no_password",
+      s->timing("password_check", status_name(status),
                 std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - start));
     (*reply)(status);
   };

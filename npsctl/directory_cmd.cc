@@ -24,15 +24,6 @@ struct directory_test_options {
   std::string identity;
 };
 
-std::string_view status_name(ldap::lookup_status s) {
-  switch (s) {
-    case ldap::lookup_status::found: return "found";
-    case ldap::lookup_status::not_found: return "not_found";
-    case ldap::lookup_status::unavailable: return "unavailable";
-  }
-  return "unavailable";
-}
-
 std::string_view dial_in_text(ldap::dial_in d) {
   switch (d) {
     case ldap::dial_in::allow: return "allow";

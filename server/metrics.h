@@ -46,7 +46,6 @@ class histogram {
   explicit histogram(histogram_layout layout = seconds_layout);
   // `units` in the layout's unit (negative counts as 0).
   void observe(std::int64_t units) noexcept;
-  void observe_us(std::int64_t microseconds) noexcept { observe(microseconds); }
   const histogram_layout& layout() const noexcept { return layout_; }
   // Bucket counts (not cumulative; one per bound, then +Inf), the count and the sum in units.
   std::vector<std::uint64_t> buckets() const;
